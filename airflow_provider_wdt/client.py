@@ -1,0 +1,225 @@
+"""A small qjb HTTP client: one session, a timeout always, bounded retries and clock-skew correction.
+
+No Airflow import: the hook wraps it, and a trigger thread or a script can use it directly.
+One client talks for one seller (sid); a process serving several sellers uses one client each.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from airflow_provider_wdt.errors import (
+    WdtError,
+    WdtRateLimitError,
+    WdtTimestampError,
+    WdtTlsError,
+    WdtTransportError,
+)
+from airflow_provider_wdt.protocol import (
+    CLOCK_TOLERANCE,
+    Credentials,
+    Paging,
+    build_request,
+    parse_response,
+    redact,
+    wdt_timestamp,
+)
+
+#: Longest single backoff sleep, whatever retry_wait and the attempt number say.
+MAX_BACKOFF = 300.0
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Per-connection knobs; the names match the connection's Extra fields."""
+
+    timeout: float = 30.0
+    max_retries: int = 3
+    retry_wait: float = 1.0
+    rate_limit_wait: float = 60.0
+    multi_seller: bool = False
+
+
+class _RedactQueryFilter(logging.Filter):
+    """urllib3 logs each request line with its query string at DEBUG: hide sign and salt there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _install_urllib3_filter() -> None:
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _RedactQueryFilter) for f in logger.filters):
+        logger.addFilter(_RedactQueryFilter())
+
+
+_install_urllib3_filter()
+
+
+def _environment_request_settings(url: str) -> tuple[dict[str, str], bool | str]:
+    """Proxies and CA bundle from the environment, read once per session instead of once per request."""
+    proxies = requests.utils.get_environ_proxies(url)
+    verify: bool | str = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return dict(proxies), verify
+
+
+class WdtClient:
+    """Signs and sends qjb calls for one seller.
+
+    ``sleep`` and ``clock`` are injectable so tests can run the retry logic without waiting.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        endpoint: str,
+        settings: ClientSettings | None = None,
+        *,
+        logger: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.credentials = credentials
+        self.endpoint = endpoint
+        self.settings = settings or ClientSettings()
+        self.log = logger or logging.getLogger(__name__)
+        self._sleep = sleep
+        self._clock = clock
+        #: Seconds to add to the local clock to get the platform's; learned from a status-7 answer.
+        self.clock_offset = 0.0
+        #: HTTP requests sent, retries included (benchmarks and tests read it).
+        self.request_count = 0
+        self._session: requests.Session | None = None
+
+    # -- session ---------------------------------------------------------------------------------------
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            session = requests.Session()
+            # Environment proxies/CA are resolved here once; trust_env=False stops requests from re-reading
+            # them (and .netrc) on every call, which costs more than the signing.
+            session.proxies, session.verify = _environment_request_settings(self.endpoint)
+            session.trust_env = False
+            session.headers["Content-Type"] = "application/json; charset=utf-8"
+            session.headers["User-Agent"] = "airflow-provider-wdt"
+            if self.settings.multi_seller:
+                # The platform's SDK notes: do not reuse a keep-alive connection across sellers.
+                session.headers["Connection"] = "close"
+            self._session = session
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # -- calls -----------------------------------------------------------------------------------------
+    def call(self, method: str, args: Sequence[Any] = (), *, paging: Paging | None = None) -> dict[str, Any]:
+        """Call ``method`` with positional ``args``; returns the whole answer (``status`` 0).
+
+        Retries what is safe to retry with exponential backoff; every attempt is rebuilt and re-signed.
+        """
+        attempt = 0
+        skew_corrected = False
+        while True:
+            try:
+                return self._send_once(method, args, paging)
+            except WdtTimestampError as exc:
+                if skew_corrected or not self._correct_skew(exc):
+                    raise
+                skew_corrected = True
+            except WdtError as exc:
+                if not exc.retryable or attempt >= self.settings.max_retries:
+                    if exc.retryable and self.settings.max_retries:
+                        exc.message = f"{exc.message} (gave up after {attempt + 1} attempts)"
+                        exc.args = (exc.message,)
+                    raise
+                wait = self._backoff(attempt, exc)
+                attempt += 1
+                self.log.warning(
+                    "WDT %s: %s; retry %d of %d in %.1f s",
+                    method,
+                    type(exc).__name__,
+                    attempt,
+                    self.settings.max_retries,
+                    wait,
+                )
+                self._sleep(wait)
+
+    def _backoff(self, attempt: int, exc: WdtError) -> float:
+        if isinstance(exc, WdtRateLimitError):
+            return self.settings.rate_limit_wait
+        return min(self.settings.retry_wait * (2**attempt), MAX_BACKOFF)
+
+    def _send_once(self, method: str, args: Sequence[Any], paging: Paging | None) -> dict[str, Any]:
+        timestamp = wdt_timestamp(self._clock() + self.clock_offset)
+        request = build_request(self.credentials, method, args, timestamp=timestamp, paging=paging)
+        self.request_count += 1
+        try:
+            response = self.session.post(
+                self.endpoint, params=request.params, data=request.body, timeout=self.settings.timeout
+            )
+        except requests.exceptions.SSLError as exc:
+            raise WdtTlsError(
+                f"WDT {method}: TLS failed talking to {self.endpoint} ({self._clean(exc)}); "
+                "check http:// versus https:// in the connection's host.",
+                method=method,
+            ) from None
+        except requests.exceptions.Timeout:
+            raise WdtTransportError(
+                f"WDT {method}: no answer from {self.endpoint} within {self.settings.timeout:g} s "
+                "(the connection's timeout extra).",
+                method=method,
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise WdtTransportError(
+                f"WDT {method}: could not reach {self.endpoint} ({self._clean(exc)}); "
+                "check the host and port and that this machine can reach it.",
+                method=method,
+            ) from None
+        try:
+            return parse_response(
+                method, response.status_code, response.headers.get("Content-Type", ""), response.content
+            )
+        except WdtTimestampError as exc:
+            exc.server_date = response.headers.get("Date")
+            raise
+
+    def _clean(self, exc: BaseException) -> str:
+        """requests' messages embed the full URL with sign and salt: keep only a redacted reason."""
+        text = redact(str(exc), (self.credentials.secret, self.credentials.salt))
+        return text if len(text) < 300 else text[:300] + "..."
+
+    # -- clock skew ------------------------------------------------------------------------------------
+    def _correct_skew(self, exc: WdtTimestampError) -> bool:
+        """Learn the platform's clock from the status-7 answer's Date header; True if a retry makes sense."""
+        date = exc.server_date
+        if not date:
+            return False
+        try:
+            server_time = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError):
+            return False
+        offset = round(server_time - self._clock())
+        if abs(offset - self.clock_offset) < 1:
+            return False  # we already use this offset; retrying would be refused again
+        self.log.warning(
+            "WDT clock skew: the platform's clock differs from this machine's by %+d s (tolerance ±%d s); "
+            "correcting request timestamps. Fix this machine's clock (NTP) to avoid this.",
+            offset,
+            CLOCK_TOLERANCE,
+        )
+        self.clock_offset = float(offset)
+        return True
