@@ -1,0 +1,226 @@
+"""WdtSimulator: the Python API to run the simulated platform in a thread and drive it from tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .faults import FaultPlan
+from .gateway import Reply
+from .server import _Server
+from .signing import WDT_EPOCH
+from .state import TIE_MODES, Seller
+
+DEFAULT_SID = "wdtsim"
+DEFAULT_APPKEY = "wdtsim_key"
+DEFAULT_APPSECRET = "wdtsim_secret:wdtsim_salt"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One handled HTTP request. ``status`` is the qjb status, None when the answer was not qjb JSON
+    (HTTP error, HTML, truncated body, dropped connection); ``http_status`` is 0 for a dropped one."""
+
+    method: str | None
+    sid: str | None
+    status: int | None
+    http_status: int
+    connection_id: int
+
+
+class WdtSimulator:
+    """A local qjb platform. ``with WdtSimulator(...) as sim:`` serves on ``sim.url`` until the block ends.
+
+    State methods take ``sid=None`` for the seller given to the constructor and work before start too.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        sid: str = DEFAULT_SID,
+        appkey: str = DEFAULT_APPKEY,
+        appsecret: str = DEFAULT_APPSECRET,
+        pending: int = 0,
+        seed: int = 0,
+        tie_mode: str = "after",
+        calls_per_minute: int | None = None,
+        max_concurrency: int | None = None,
+        clock_offset: float = 0.0,
+        batch_limit: int | None = None,
+        retry_delay: int = 60,
+        verbose: bool = False,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.seed = seed
+        self.tie_mode = tie_mode
+        self.calls_per_minute = calls_per_minute
+        self.max_concurrency = max_concurrency
+        self.rate_window = 60.0  # seconds of the calls-per-minute window; tests may shorten it
+        self.clock_offset = clock_offset  # the server clock runs this many seconds ahead
+        self.batch_limit = batch_limit
+        self.retry_delay = retry_delay  # syncFail defers an item this many seconds
+        self.verbose = verbose
+        self.faults = FaultPlan()
+        self.default_sid = sid
+        self.sellers: dict[str, Seller] = {}
+        self._stats_lock = threading.Lock()
+        self._log: list[RequestRecord] = []
+        self._connections = 0
+        self._connection_ids = 0
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.add_seller(sid, appkey, appsecret, pending=pending)
+
+    # -- configuration ------------------------------------------------------------------------------
+
+    @property
+    def tie_mode(self) -> str:
+        return self._tie_mode
+
+    @tie_mode.setter
+    def tie_mode(self, value: str) -> None:
+        if value not in TIE_MODES:
+            raise ValueError(f"tie_mode must be one of {TIE_MODES}")
+        self._tie_mode = value
+
+    def set_rate_limit(self, calls_per_minute: int | None = None, max_concurrency: int | None = None) -> None:
+        """Per-sid limits (None = unlimited); also forgets the calls already counted."""
+        self.calls_per_minute = calls_per_minute
+        self.max_concurrency = max_concurrency
+        for seller in list(self.sellers.values()):
+            seller.limiter.reset()
+
+    def server_time(self) -> float:
+        """The simulated clock, unix seconds."""
+        return time.time() + self.clock_offset
+
+    def server_wdt_time(self) -> int:
+        """The simulated clock in WDT-epoch seconds (the unit of timestamp and disable_syn_until)."""
+        return int(self.server_time()) - WDT_EPOCH
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep that stop() interrupts."""
+        if seconds > 0:
+            self._stopping.wait(seconds)
+
+    # -- sellers and goods --------------------------------------------------------------------------
+
+    def add_seller(
+        self, sid: str, appkey: str, appsecret: str, pending: int = 0, seed: int | None = None
+    ) -> None:
+        if sid in self.sellers:
+            raise ValueError(f"seller {sid!r} exists already")
+        seller = Seller(sid, appkey, appsecret, pending=pending, seed=self.seed if seed is None else seed)
+        self.sellers = {**self.sellers, sid: seller}  # copy-on-write: request threads read it unlocked
+
+    def seller(self, sid: str | None = None) -> Seller:
+        return self.sellers[self.default_sid if sid is None else sid]
+
+    def connection(self, sid: str | None = None) -> dict[str, Any]:
+        """An Airflow connection (JSON form, e.g. for AIRFLOW_CONN_WDT_DEFAULT) pointing here."""
+        seller = self.seller(sid)
+        return {
+            "conn_type": "wdt",
+            "host": self.url,
+            "login": seller.sid,
+            "password": seller.appsecret,
+            "extra": {"appkey": seller.appkey},
+        }
+
+    def add_pending(self, n: int, sid: str | None = None, same_disable_syn_until: bool = False) -> list[int]:
+        return self.seller(sid).add_pending(n, same_disable_syn_until)
+
+    def pending_ids(self, sid: str | None = None) -> list[int]:
+        return self.seller(sid).pending_ids()
+
+    def goods(self, rec_id: int, sid: str | None = None) -> dict[str, Any]:
+        return self.seller(sid).goods(rec_id)
+
+    def change_stock(self, rec_id: int, delta: float, sid: str | None = None) -> None:
+        self.seller(sid).change_stock(rec_id, delta, self.server_wdt_time())
+
+    def disable(self, rec_id: int, sid: str | None = None, disabled: bool = True) -> None:
+        self.seller(sid).set_sync_enabled(rec_id, not disabled)
+
+    # -- stats --------------------------------------------------------------------------------------
+
+    @property
+    def request_count(self) -> int:
+        with self._stats_lock:
+            return len(self._log)
+
+    @property
+    def request_log(self) -> list[RequestRecord]:
+        with self._stats_lock:
+            return list(self._log)
+
+    @property
+    def connections_accepted(self) -> int:
+        with self._stats_lock:
+            return self._connections
+
+    def reset_stats(self) -> None:
+        with self._stats_lock:
+            self._log.clear()
+            self._connections = 0
+
+    def _record(self, method: str | None, sid: str | None, reply: Reply, connection_id: int) -> None:
+        record = RequestRecord(method, sid, reply.status, reply.http_status, connection_id)
+        with self._stats_lock:
+            self._log.append(record)
+
+    def _count_connection(self) -> None:
+        with self._stats_lock:
+            self._connections += 1
+
+    def _next_connection_id(self) -> int:
+        with self._stats_lock:
+            self._connection_ids += 1
+            return self._connection_ids
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/openapi"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> WdtSimulator:
+        if self._thread is not None:
+            raise RuntimeError("simulator already started")
+        self._stopping.clear()
+        self._server = _Server((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},  # bounds how long stop() waits
+            name="wdt-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, close every connection and join the threads; safe to call twice."""
+        if self._server is None or self._thread is None:
+            return
+        self._stopping.set()  # wake slow-fault sleeps
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.close_connections(timeout)
+        self._thread.join(timeout)
+        self._server = self._thread = None
+
+    def __enter__(self) -> WdtSimulator:
+        return self if self.running else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
