@@ -101,10 +101,10 @@ def iter_new_ids_by_page(
         stats.pages += 1
         if not page.rec_ids:
             return
-        if previous:
+        if previous and not previous.isdisjoint(page.rec_ids):
             new_ids = [rec_id for rec_id in page.rec_ids if rec_id not in previous]
         else:
-            new_ids = list(page.rec_ids)
+            new_ids = page.rec_ids  # nothing repeated (the usual case): no per-id Python loop, no copy
         stats.duplicates_dropped += len(page.rec_ids) - len(new_ids)
         if page.position is None:
             raise WdtPagingError(

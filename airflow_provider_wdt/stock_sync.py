@@ -57,7 +57,7 @@ def parse_pending_page(data: Any) -> PendingSyncPage:
             method=GET_PENDING_SYNC_IDS,
         )
     try:
-        rec_ids = [int(rec_id) for rec_id in data.get("id_list") or ()]
+        rec_ids = list(map(int, data.get("id_list") or ()))
         raw_position = data.get("position")
         position = None if raw_position in (None, "") else int(raw_position)
     except (TypeError, ValueError):
