@@ -13,16 +13,46 @@ from airflow import __version__ as AIRFLOW_VERSION
 AIRFLOW_V_3 = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
 
 if TYPE_CHECKING or AIRFLOW_V_3:
-    from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue
+    from airflow.sdk import DAG, BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue
+    from airflow.sdk.configuration import conf
     from airflow.sdk.definitions.context import Context
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+        TaskDeferred,
+    )
 else:  # Airflow 2.11
+    from airflow.configuration import conf
+    from airflow.exceptions import AirflowException, AirflowSensorTimeout, AirflowSkipException, TaskDeferred
     from airflow.hooks.base import BaseHook
     from airflow.models import BaseOperator
+    from airflow.models.dag import DAG
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
     from airflow.utils.context import Context
 
 if TYPE_CHECKING:
-    from airflow.sdk import ObjectStoragePath
+    from airflow.sdk import ObjectStoragePath, task
+    from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+
+def __getattr__(name: str) -> Any:
+    """``task``, ``BaseTrigger`` and ``TriggerEvent`` on first use: importing an operator at DAG-parse time
+    must not pay for the @task machinery (the standard provider's PythonOperator) or the triggerer's base."""
+    if name == "task":
+        if TYPE_CHECKING or AIRFLOW_V_3:
+            from airflow.sdk import task as value
+        else:
+            from airflow.decorators import task as value
+    elif name in ("BaseTrigger", "TriggerEvent"):
+        # Same module on both versions (the triggerer's classes did not move to the task SDK).
+        from airflow.triggers import base
+
+        value = getattr(base, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def mask_secret(value: str) -> None:
@@ -56,12 +86,21 @@ def asset(uri: str) -> Any:
 
 __all__ = [
     "AIRFLOW_V_3",
+    "DAG",
+    "AirflowException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
+    "BaseTrigger",
     "Context",
     "PokeReturnValue",
+    "TaskDeferred",
+    "TriggerEvent",
     "asset",
+    "conf",
     "mask_secret",
     "object_storage_path",
+    "task",
 ]

@@ -20,6 +20,8 @@ os.environ["AIRFLOW_HOME"] = _HOME
 # dag.test() on Airflow 3 needs the DAG's file inside the DAGs folder: tests/dags and example_dags both are.
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+# .airflowignore at the root keeps that walk to the DAG folders; its patterns are globs on both versions.
+os.environ["AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX"] = "glob"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
