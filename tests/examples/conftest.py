@@ -1,0 +1,82 @@
+"""Helpers for the example-DAG tests: load an example file fresh, a simulator and the shop stand-in."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from airflow_provider_wdt.simulator import WdtSimulator
+from example_dags.shop_standin import ShopStandin
+from tests.conftest import REPO_ROOT, set_connection
+
+EXAMPLES_DIR = REPO_ROOT / "example_dags"
+_loads = itertools.count()
+
+
+@pytest.fixture
+def output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """WDT_EXAMPLE_OUTPUT_DIR for the examples (read when a DAG file is loaded)."""
+    out = tmp_path / "out"
+    monkeypatch.setenv("WDT_EXAMPLE_OUTPUT_DIR", str(out))
+    return out
+
+
+def load_example(name: str) -> ModuleType:
+    """Execute ``example_dags/<name>.py`` afresh (module-level settings read the current environment).
+
+    The file stays where it is, inside the DAGs folder, which dag.test() on Airflow 3 requires.
+    """
+    path = EXAMPLES_DIR / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_wdt_example_{name}_{next(_loads)}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fast_connection(sim: WdtSimulator, sid: str | None = None) -> dict[str, Any]:
+    """The simulator's connection with retries that do not sleep."""
+    conn = sim.connection(sid)
+    conn["extra"].update(retry_wait=0, rate_limit_wait=0)
+    return conn
+
+
+@pytest.fixture
+def make_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., WdtSimulator]]:
+    """``make_sim(pending=N)``: a running simulator that ``wdt_default`` points at; stopped afterwards."""
+    with ExitStack() as stack:
+
+        def make(pending: int = 0, seed: int = 5, **kwargs: Any) -> WdtSimulator:
+            sim = stack.enter_context(WdtSimulator(pending=pending, seed=seed, **kwargs))
+            set_connection(monkeypatch, "wdt_default", fast_connection(sim))
+            return sim
+
+        yield make
+
+
+@pytest.fixture
+def shop(monkeypatch: pytest.MonkeyPatch) -> Iterator[ShopStandin]:
+    """The shop stand-in (refuses rec_ids divisible by 7), with WDT_EXAMPLE_SHOP_URL pointing at it."""
+    with ShopStandin() as standin:
+        monkeypatch.setenv("WDT_EXAMPLE_SHOP_URL", standin.url)
+        yield standin
+
+
+def states(dag_run: Any) -> dict[str, str]:
+    """task_id (with the map index of mapped ones) -> state."""
+    result = {}
+    for ti in dag_run.get_task_instances():
+        key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+        result[key] = str(ti.state)
+    return result
+
+
+def read_ids(path: Path) -> list[int]:
+    return [int(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -1,0 +1,145 @@
+"""Each example DAG end to end under dag.test() against the simulator, checked on the simulator's state."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from example_dags.shop_standin import ShopStandin
+from tests.conftest import set_connection
+from tests.examples.conftest import fast_connection, load_example, read_ids, states
+
+pytestmark = pytest.mark.db
+
+PENDING_METHOD = "sales.StockSync.getSelfWaitSyncIdListOpen"
+
+
+def test_pull_to_xcom(airflow_db, make_sim, output_dir: Path) -> None:
+    sim = make_sim(pending=60)
+    pending = sim.pending_ids()
+    dag_run = load_example("example_wdt_pull_to_xcom").dag.test()
+
+    assert states(dag_run) == {"pull_pending_ids": "success", "summarize": "success"}
+    summary = dag_run.get_task_instance("summarize").xcom_pull(task_ids="summarize")
+    assert summary["count"] == 60
+    assert (summary["min"], summary["max"]) == (min(pending), max(pending))
+    assert isinstance(summary["position"], int) and summary["position"] > 0
+    # Only reads: the pending list is untouched.
+    assert {r.method for r in sim.request_log} == {PENDING_METHOD}
+    assert sim.pending_ids() == pending
+
+
+def test_sensor_to_file(airflow_db, make_sim, output_dir: Path) -> None:
+    sim = make_sim(pending=120)
+    dag_run = load_example("example_wdt_sensor_to_file").dag.test()
+
+    assert states(dag_run) == {
+        "wait_for_pending": "success",
+        "pull_to_file": "success",
+        "count_ids": "success",
+    }
+    ids = read_ids(output_dir / "sensor_to_file" / "pending_ids.ndjson")
+    assert ids == sim.pending_ids()  # each once, in the order served
+    assert dag_run.get_task_instance("count_ids").xcom_pull(task_ids="count_ids") == 120
+
+
+def test_stock_sync_drains_the_pending_list_except_refused_items(
+    airflow_db, make_sim, shop: ShopStandin, output_dir: Path
+) -> None:
+    sim = make_sim(pending=250)
+    ids = sim.pending_ids()
+    refused = {rec_id for rec_id in ids if rec_id % 7 == 0}
+    disabled = next(rec_id for rec_id in ids if rec_id % 7)  # calc error: neither pushed nor reported
+    sim.disable(disabled)
+    # The stock of one item moves while it is being pushed: its syncSuccess then carries the old
+    # stock_change_count, so the ERP must keep it pending (proves the counter is echoed unchanged).
+    moved = next(rec_id for rec_id in ids if rec_id % 7 and rec_id != disabled)
+    plain_reject = shop.reject
+
+    def reject(rec_id: int) -> bool:
+        if rec_id == moved:
+            sim.change_stock(moved, 5)
+        return plain_reject(rec_id)
+
+    shop.reject = reject
+    before = {rec_id: sim.goods(rec_id) for rec_id in ids}
+
+    dag_run = load_example("example_wdt_stock_sync").dag.test()
+
+    assert states(dag_run) == {
+        "wait_for_pending": "success",
+        "pull_pending_ids": "success",
+        "sync_stock": "success",
+    }
+    assert read_ids(output_dir / "stock_sync" / "pending_ids.ndjson") == ids
+    totals = dag_run.get_task_instance("sync_stock").xcom_pull(task_ids="sync_stock")
+    assert totals == {
+        "ids": 250,
+        "calculated": 249,
+        "calc_errors": 1,
+        "pushed": 249,
+        "succeeded": 249 - len(refused),
+        "failed": len(refused),
+    }
+    # The pending list drained except the refused items, the disabled one and the one whose stock moved.
+    assert set(sim.pending_ids()) == refused | {disabled, moved}
+    # batchCalcStock in chunks of 100.
+    assert sum(r.method == "sales.StockSync.batchCalcStock" for r in sim.request_log) == math.ceil(250 / 100)
+
+    assert set(shop.accepted) == set(ids) - refused - {disabled}
+    assert shop.rejected == refused
+    for rec_id in ids:
+        goods = sim.goods(rec_id)
+        if rec_id == disabled:
+            assert goods["sync_status"] == "pending" and goods["calc_count"] == 0
+        elif rec_id in refused:
+            assert goods["sync_status"] == "failed" and goods["sync_fail_count"] == 1
+        elif rec_id == moved:
+            assert goods["stale_success_count"] == 1 and goods["sync_status"] == "pending"
+        else:
+            assert goods["sync_status"] == "synced" and goods["stale_success_count"] == 0
+            # What the shop stored is the calculated quantity, and the ERP got the same figure back.
+            assert shop.accepted[rec_id] == goods["last_syn_stock"]
+            assert goods["stock_change_count"] == before[rec_id]["stock_change_count"]
+
+
+def test_multi_seller_writes_each_sellers_ids_to_its_own_file(
+    airflow_db, make_sim, monkeypatch: pytest.MonkeyPatch, output_dir: Path
+) -> None:
+    sim = make_sim(pending=30)  # wdt_default's seller: must not be touched
+    sellers = {"wdt_seller_a": ("shop_a", 45), "wdt_seller_b": ("shop_b", 70), "wdt_seller_c": ("shop_c", 0)}
+    for conn_id, (sid, pending) in sellers.items():
+        sim.add_seller(
+            sid, f"{sid}_key", f"{sid}_secret:{sid}_salt", pending=pending, seed=len(sid) + pending
+        )
+        set_connection(monkeypatch, conn_id, fast_connection(sim, sid))
+
+    dag_run = load_example("example_wdt_multi_seller").dag.test(run_conf={"conn_ids": list(sellers)})
+
+    assert states(dag_run) == {
+        "seller_pulls": "success",
+        "pull_ids[0]": "success",
+        "pull_ids[1]": "success",
+        "pull_ids[2]": "success",
+        "write_manifest": "success",
+    }
+    manifest = json.loads((output_dir / "sellers" / "manifest.json").read_text(encoding="utf-8"))
+    assert [s["conn_id"] for s in manifest["sellers"]] == list(sellers)
+    for entry, (conn_id, (sid, pending)) in zip(manifest["sellers"], sellers.items(), strict=True):
+        path = output_dir / "sellers" / conn_id / "pending_ids.ndjson"
+        assert entry == {"conn_id": conn_id, "path": str(path), "id_count": pending}
+        assert read_ids(path) == sim.pending_ids(sid)  # exactly this seller's ids, each once
+    assert {r.sid for r in sim.request_log} == {"shop_a", "shop_b", "shop_c"}
+
+
+def test_multi_seller_refuses_a_bad_conn_ids_param(output_dir: Path) -> None:
+    seller_pulls = load_example("example_wdt_multi_seller").dag.get_task("seller_pulls").python_callable
+    for bad in ("wdt_default", [], ["a", "a"], [1]):
+        with pytest.raises(ValueError, match="conn_ids"):
+            seller_pulls(params={"conn_ids": bad})
+    assert seller_pulls(params={"conn_ids": ["a"]}) == [
+        {"wdt_conn_id": "a", "output_path": f"{output_dir}/sellers/a/pending_ids.ndjson"}
+    ]
