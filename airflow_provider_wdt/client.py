@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ from airflow_provider_wdt.protocol import (
     wdt_timestamp,
 )
 
+#: urllib3's wrapper around the real reason a connection failed (the URL in it carries sign and salt).
+_POOL_MESSAGE = re.compile(
+    r"^\w*ConnectionPool\(.*?\): Max retries exceeded with url: \S+ \(Caused by (.*)\)$", re.S
+)
 #: Longest single backoff sleep, whatever retry_wait and the attempt number say.
 MAX_BACKOFF = 300.0
 
@@ -66,6 +71,19 @@ def _install_urllib3_filter() -> None:
 
 
 _install_urllib3_filter()
+
+
+def _close_pools(adapter: Any) -> None:
+    """Close the connection pools of one requests adapter (its pool manager and any proxy managers)."""
+    managers = [getattr(adapter, "poolmanager", None), *getattr(adapter, "proxy_manager", {}).values()]
+    for manager in managers:
+        pools = getattr(manager, "pools", None)
+        if pools is None:
+            continue
+        for key in list(pools.keys()):
+            pool = pools.get(key)
+            if pool is not None:
+                pool.close()
 
 
 def _environment_request_settings(url: str) -> tuple[dict[str, str], bool | str]:
@@ -121,9 +139,17 @@ class WdtClient:
         return self._session
 
     def close(self) -> None:
+        """Close the session and every pooled keep-alive connection now.
+
+        urllib3 2 no longer closes pools in ``PoolManager.clear()`` (what ``Session.close()`` calls): a
+        pool's idle sockets close only when the pool is garbage-collected, and the reference cycle of a
+        timeout's or a dropped connection's exception keeps it alive until the cyclic collector runs.
+        """
         if self._session is not None:
-            self._session.close()
-            self._session = None
+            session, self._session = self._session, None
+            for adapter in session.adapters.values():
+                _close_pools(adapter)
+            session.close()
 
     # -- calls -----------------------------------------------------------------------------------------
     def call(self, method: str, args: Sequence[Any] = (), *, paging: Paging | None = None) -> dict[str, Any]:
@@ -167,28 +193,17 @@ class WdtClient:
         timestamp = wdt_timestamp(self._clock() + self.clock_offset)
         request = build_request(self.credentials, method, args, timestamp=timestamp, paging=paging)
         self.request_count += 1
+        failure: WdtError | None = None
         try:
             response = self.session.post(
                 self.endpoint, params=request.params, data=request.body, timeout=self.settings.timeout
             )
-        except requests.exceptions.SSLError as exc:
-            raise WdtTlsError(
-                f"WDT {method}: TLS failed talking to {self.endpoint} ({self._clean(exc)}); "
-                "check http:// versus https:// in the connection's host.",
-                method=method,
-            ) from None
-        except requests.exceptions.Timeout:
-            raise WdtTransportError(
-                f"WDT {method}: no answer from {self.endpoint} within {self.settings.timeout:g} s "
-                "(the connection's timeout extra).",
-                method=method,
-            ) from None
         except requests.exceptions.RequestException as exc:
-            raise WdtTransportError(
-                f"WDT {method}: could not reach {self.endpoint} ({self._clean(exc)}); "
-                "check the host and port and that this machine can reach it.",
-                method=method,
-            ) from None
+            failure = self._transport_error(method, exc)
+        if failure is not None:
+            # Raised outside the except block: requests' exception (whose text holds the full URL with
+            # the salt and sign) must not stay reachable as __context__, suppressed or not.
+            raise failure from None
         try:
             return parse_response(
                 method, response.status_code, response.headers.get("Content-Type", ""), response.content
@@ -197,9 +212,36 @@ class WdtClient:
             exc.server_date = response.headers.get("Date")
             raise
 
+    def _transport_error(self, method: str, exc: requests.exceptions.RequestException) -> WdtError:
+        if isinstance(exc, requests.exceptions.SSLError):
+            return WdtTlsError(
+                f"WDT {method}: TLS failed talking to {self.endpoint} ({self._clean(exc)}); "
+                "check http:// versus https:// in the connection's host.",
+                method=method,
+            )
+        if isinstance(exc, requests.exceptions.Timeout):
+            return WdtTransportError(
+                f"WDT {method}: no answer from {self.endpoint} within {self.settings.timeout:g} s "
+                "(the connection's timeout extra).",
+                method=method,
+            )
+        return WdtTransportError(
+            f"WDT {method}: could not reach {self.endpoint} ({self._clean(exc)}); "
+            "check the host and port and that this machine can reach it.",
+            method=method,
+        )
+
     def _clean(self, exc: BaseException) -> str:
-        """requests' messages embed the full URL with sign and salt: keep only a redacted reason."""
-        text = redact(str(exc), (self.credentials.secret, self.credentials.salt))
+        """requests' messages embed the full URL with sign and salt: keep only a redacted reason.
+
+        urllib3's "XConnectionPool(host=..): Max retries exceeded with url: <url> (Caused by <reason>)"
+        is cut to the reason, so the cause (connection refused, name not resolved) survives the length cap.
+        """
+        text = str(exc)
+        pooled = _POOL_MESSAGE.match(text)
+        if pooled:
+            text = pooled.group(1)
+        text = redact(text, (self.credentials.secret, self.credentials.salt))
         return text if len(text) < 300 else text[:300] + "..."
 
     # -- clock skew ------------------------------------------------------------------------------------

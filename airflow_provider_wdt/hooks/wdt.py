@@ -283,6 +283,8 @@ def _coerce(conn_id: str, name: str, raw: Any, default: Any) -> Any:
         value = type(default)(raw)
     except (TypeError, ValueError):
         value = None
+    if type(default) is int and isinstance(raw, float) and not raw.is_integer():
+        value = None  # 1.5 retries is a typo, not 1 (and "1.5" is refused already)
     positive = name == "timeout"
     if value is None or isinstance(raw, bool) or value < 0 or (positive and value == 0):
         need = "a positive number" if positive else "a non-negative number"
