@@ -44,15 +44,22 @@ class PullStats:
     cut: list[str] = field(default_factory=list)
 
 
+def _as_int(value: object) -> int | None:
+    """An int, or a string of digits as rendered templates give; None for anything else (bools too)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return value if isinstance(value, int) else None
+
+
 def validate_count(count: object) -> int:
     """``count`` must be an integer 10..5000 (the platform's limits); strings of digits are accepted."""
-    if isinstance(count, bool):
-        raise WdtConfigError(f"count must be an integer from {MIN_COUNT} to {MAX_COUNT}, not {count!r}.")
-    try:
-        value = int(str(count).strip()) if isinstance(count, str) else count
-    except ValueError:
-        value = None
-    if not isinstance(value, int) or not MIN_COUNT <= value <= MAX_COUNT:
+    value = _as_int(count)
+    if value is None or not MIN_COUNT <= value <= MAX_COUNT:
         raise WdtConfigError(
             f"count must be an integer from {MIN_COUNT} to {MAX_COUNT} (ids per page), got {count!r}."
         )
@@ -61,13 +68,8 @@ def validate_count(count: object) -> int:
 
 def validate_position(position: object, name: str = "position") -> int:
     """A position is a non-negative integer cursor (0 = from the start)."""
-    if isinstance(position, bool):
-        raise WdtConfigError(f"{name} must be a non-negative integer, not {position!r}.")
-    try:
-        value = int(str(position).strip()) if isinstance(position, str) else position
-    except ValueError:
-        value = None
-    if not isinstance(value, int) or value < 0:
+    value = _as_int(position)
+    if value is None or value < 0:
         raise WdtConfigError(
             f"{name} must be a non-negative integer (0 = from the start, or a position returned earlier), "
             f"got {position!r}."
