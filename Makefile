@@ -4,6 +4,10 @@
 PYTHON ?= python3
 AIRFLOW3_VERSION ?= 3.3.2
 AIRFLOW2_VERSION ?= 2.11.2
+# The Airflow 2.11 suite runs on the oldest supported Python (3.10) when the machine has one, so both
+# ends of the supported range are tested; otherwise on $(PYTHON).
+AIRFLOW2_PYTHON ?= $(or $(shell for p in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10; \
+	do "$$p" -c "" >/dev/null 2>&1 && { echo "$$p"; break; }; done),$(PYTHON))
 VENV := .venv
 VENV2 := .venv-airflow2
 UV := $(VENV)/bin/uv
@@ -22,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV2)/.installed: pyproject.toml $(VENV)/.installed
-	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV2)
+	$(UV) venv --quiet --allow-existing --python $(AIRFLOW2_PYTHON) $(VENV2)
 	$(UV_INSTALL) --python $(VENV2)/bin/python "apache-airflow==$(AIRFLOW2_VERSION)" -e ".[test]"
 	touch $@
 
