@@ -302,3 +302,16 @@ def test_secrets_never_in_logs_or_errors(simulator: WdtSimulator, monkeypatch, c
         assert secret not in blob
     signs = [r.getMessage() for r in caplog.records if "sign=" in r.getMessage()]
     assert signs and all("sign=***" in m for m in signs)
+
+
+def test_argument_error_is_typed_and_not_retried(hook: WdtHook, simulator: WdtSimulator) -> None:
+    with pytest.raises(errors.WdtArgumentError) as info:
+        hook.call("sales.StockSync.calcStock", "not-a-number", False)
+    assert info.value.status == 1 and "calcStock" in str(info.value)
+    assert simulator.request_count == 1
+
+
+def test_unknown_method_names_the_method(hook: WdtHook, simulator: WdtSimulator) -> None:
+    with pytest.raises(errors.WdtApiError, match=re.escape("no.Such.method")):
+        hook.call("no.Such.method")
+    assert simulator.request_count == 1
