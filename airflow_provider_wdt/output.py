@@ -37,6 +37,15 @@ def normalize_format(output_format: str) -> str:
     return fmt
 
 
+def output_format_for(output_path: str | None, output_format: str | None) -> str | None:
+    """The format of the ids file, or None when there is no file (the ids go to XCom)."""
+    if not output_path:
+        if output_format:
+            raise WdtConfigError("output_format is set but output_path is empty; set both or neither.")
+        return None
+    return resolve_format(output_format, output_path)
+
+
 def resolve_format(output_format: str | None, output_path: str) -> str:
     """The explicit ``output_format``, else the one the path's suffix names."""
     if output_format:
@@ -142,7 +151,7 @@ def atomic_id_writer(
         writer.finish()
 
 
-def _exists_error(output_path: str) -> WdtConfigError:
+def exists_error(output_path: str) -> WdtConfigError:
     return WdtConfigError(f"output_path {output_path!r} exists already and overwrite is False.")
 
 
@@ -166,7 +175,7 @@ def _local_commit(output_path: str, overwrite: bool) -> Iterator[IO[bytes]]:
             try:
                 os.link(temp, target)  # fails if the target exists, atomically
             except FileExistsError:
-                raise _exists_error(output_path) from None
+                raise exists_error(output_path) from None
             temp.unlink()
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -223,7 +232,7 @@ def _object_commit(output_path: str, conn_id: str | None, overwrite: bool) -> It
             yield stream
         # Object stores have no atomic no-clobber move; this check is the best they allow.
         if not overwrite and fs.exists(target):
-            raise _exists_error(output_path)
+            raise exists_error(output_path)
         fs.mv(temp, target)
     except BaseException:
         _remove_quietly(fs, temp)

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from airflow_provider_wdt._compat import BaseOperator, Context
 from airflow_provider_wdt.errors import WdtConfigError
-from airflow_provider_wdt.output import atomic_id_writer, normalize_format, resolve_format, target_exists
+from airflow_provider_wdt.output import (
+    atomic_id_writer,
+    exists_error,
+    normalize_format,
+    output_format_for,
+    target_exists,
+)
 from airflow_provider_wdt.paging import PullStats, validate_count, validate_position
 from airflow_provider_wdt.protocol import MAX_COUNT
 
@@ -98,10 +104,7 @@ class WdtPendingSyncIdsOperator(BaseOperator):
         if _is_literal(output_format) and output_format:
             normalize_format(output_format)
         if _is_literal(output_path) and _is_literal(output_format):
-            if output_path:
-                resolve_format(output_format, output_path)
-            elif output_format:
-                raise WdtConfigError("output_format is set but output_path is not; set both or neither.")
+            output_format_for(output_path, output_format)
 
     def execute(self, context: Context) -> list[int] | str:
         count = validate_count(self.count)
@@ -150,17 +153,14 @@ class WdtPendingSyncIdsOperator(BaseOperator):
 
     def _target(self) -> _Target | None:
         """Where the ids go, from the rendered arguments; checked before the first request."""
-        output_path = self.output_path or None  # a template that rendered empty means "no file"
-        if output_path is None:
-            if self.output_format:
-                raise WdtConfigError("output_format is set but output_path is empty; set both or neither.")
+        # A template that rendered empty means "no file".
+        fmt = output_format_for(self.output_path, self.output_format)
+        if fmt is None:
             return None
-        target = _Target(
-            output_path, resolve_format(self.output_format, output_path), self.output_conn_id or None
-        )
+        target = _Target(str(self.output_path), fmt, self.output_conn_id or None)  # a path, as fmt is set
         # Also checked at commit; checking now avoids a whole pull whose write would be refused.
         if not self.overwrite and target_exists(target.path, target.conn_id):
-            raise WdtConfigError(f"output_path {target.path!r} exists already and overwrite is False.")
+            raise exists_error(target.path)
         return target
 
     def _collect(self, pull: _Pull) -> list[int]:
