@@ -84,8 +84,11 @@ def split_appsecret(appsecret: str | None) -> tuple[str, str]:
     return secret, salt
 
 
-def normalize_endpoint(host: str | None) -> str:
-    """The endpoint URL from the connection's host: empty is production; ``/openapi`` is added if missing."""
+def normalize_endpoint(host: str | None, port: int | None = None) -> str:
+    """The endpoint URL from the connection's host: empty is production; ``/openapi`` is added if missing.
+
+    ``port`` (the connection's Port field) applies when the host names none.
+    """
     if not host or not host.strip():
         return PRODUCTION_ENDPOINT
     raw = host.strip()
@@ -97,13 +100,14 @@ def normalize_endpoint(host: str | None) -> str:
             f"The WDT connection's host {host!r} is not an http(s) URL: use e.g. {PRODUCTION_ENDPOINT}."
         )
     try:
-        parts.port  # noqa: B018 - validates the port number
+        host_port = parts.port
     except ValueError:
         raise WdtConfigError(f"The WDT connection's host {host!r} has an invalid port.") from None
+    netloc = parts.netloc if port is None or host_port is not None else f"{parts.netloc}:{int(port)}"
     path = parts.path.rstrip("/")
     if not path.endswith("/openapi"):
         path += "/openapi"
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    return urlunsplit((parts.scheme, netloc, path, "", ""))
 
 
 def wdt_timestamp(unix_seconds: float) -> int:

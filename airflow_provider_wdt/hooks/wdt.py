@@ -99,15 +99,9 @@ class WdtHook(BaseHook):
         # The password is masked by Airflow as a whole; its halves and the salt in URLs are not.
         mask_secret(credentials.secret)
         mask_secret(credentials.salt)
-        host = conn.host or ""
-        if conn.port and host and "://" in host and ":" not in host.split("://", 1)[1].split("/", 1)[0]:
-            scheme, rest = host.split("://", 1)
-            netloc, _, path = rest.partition("/")
-            host = f"{scheme}://{netloc}:{conn.port}/{path}"
-        elif conn.port and host and "://" not in host:
-            host = f"{host}:{conn.port}"
+        endpoint = normalize_endpoint(conn.host, conn.port or None)
         settings = _settings(self.wdt_conn_id, extra, self._overrides)
-        return WdtClient(credentials, normalize_endpoint(host), settings, logger=self.log)
+        return WdtClient(credentials, endpoint, settings, logger=self.log)
 
     def get_conn(self) -> WdtClient:
         return self.client

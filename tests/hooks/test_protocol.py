@@ -199,3 +199,19 @@ def test_redact_hides_sign_salt_and_given_secrets() -> None:
     )
     assert "SALTY" not in text and "abcdef0123" not in text and "TOPSECRET" not in text
     assert "salt=***" in text and "sign=***" in text and "sid=s" in text
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("http://h/openapi", 8650, "http://h:8650/openapi"),
+        ("h/openapi", 8650, "http://h:8650/openapi"),
+        ("http://h:1/openapi", 8650, "http://h:1/openapi"),  # the host's own port wins
+        ("h", None, "http://h/openapi"),
+        (None, 8650, PRODUCTION_ENDPOINT),
+    ],
+)
+def test_port_field_applies_when_the_host_names_none(
+    host: str | None, port: int | None, expected: str
+) -> None:
+    assert normalize_endpoint(host, port) == expected
