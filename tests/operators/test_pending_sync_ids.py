@@ -205,15 +205,7 @@ def test_bad_arguments_fail_at_construction(kwargs: dict[str, Any]) -> None:
 
 def test_constructor_does_no_io_and_accepts_templates(make_sim) -> None:
     sim = make_sim(pending=3)
-    op = WdtPendingSyncIdsOperator(
-        task_id="pull",
-        wdt_conn_id="{{ params.conn }}",
-        count="{{ params.count }}",
-        start_position="{{ params.position }}",
-        output_path="{{ params.out }}",
-        output_format="{{ params.fmt }}",
-        output_conn_id="{{ params.out_conn }}",
-    )
+    op = templated_operator(output_conn_id="{{ params.out_conn }}")
     assert sim.request_count == 0
     assert set(op.template_fields) >= {
         "wdt_conn_id",
@@ -225,15 +217,21 @@ def test_constructor_does_no_io_and_accepts_templates(make_sim) -> None:
     }
 
 
-def rendered(**params: Any) -> WdtPendingSyncIdsOperator:
-    op = WdtPendingSyncIdsOperator(
+def templated_operator(**kwargs: Any) -> WdtPendingSyncIdsOperator:
+    """An operator whose every templated argument comes from ``params``."""
+    return WdtPendingSyncIdsOperator(
         task_id="pull",
         wdt_conn_id="{{ params.conn }}",
         count="{{ params.count }}",
         start_position="{{ params.position }}",
         output_path="{{ params.out }}",
         output_format="{{ params.fmt }}",
+        **kwargs,
     )
+
+
+def rendered(**params: Any) -> WdtPendingSyncIdsOperator:
+    op = templated_operator()
     context: Any = {
         "params": {"conn": "wdt_default", "count": 10, "position": 0, "out": "", "fmt": ""} | params
     }
