@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from airflow_provider_wdt._compat import BaseOperator, Context
 from airflow_provider_wdt.errors import WdtConfigError
+
+# Re-exported: every operator of the provider imports from this module.
+from airflow_provider_wdt.operators.stock_sync import WdtStockSyncOperator as WdtStockSyncOperator
 from airflow_provider_wdt.output import (
     atomic_id_writer,
     exists_error,

@@ -1,0 +1,191 @@
+"""The files of a stock sync: the ids to sync (read as a stream) and the resumable report (NDJSON).
+
+No Airflow import at module level: object storage is resolved through ``_compat`` only for a URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from typing import IO, Any
+
+from airflow_provider_wdt.errors import WdtConfigError
+from airflow_provider_wdt.output import is_local, local_path
+
+#: Bytes read from an ids file at a time.
+READ_BLOCK = 1 << 16
+#: A report on object storage is uploaded whole at most this often, and when the sync ends.
+UPLOAD_EVERY = 30.0
+OUTCOME_SUCCESS = "success"
+OUTCOME_FAIL = "fail"
+_SEPARATORS = str.maketrans("[],\r", "    ")
+
+
+def _open_text(path: str, conn_id: str | None, mode: str = "r") -> IO[str]:
+    if is_local(path):
+        return open(local_path(path), mode, encoding="utf-8")
+    from airflow_provider_wdt._compat import object_storage_path
+
+    return object_storage_path(path, conn_id).open(mode)  # type: ignore[no-any-return]
+
+
+def _exists(path: str, conn_id: str | None) -> bool:
+    if is_local(path):
+        return local_path(path).exists()
+    from airflow_provider_wdt._compat import object_storage_path
+
+    return bool(object_storage_path(path, conn_id).exists())
+
+
+def iter_id_chunks(source: str | Iterable[Any], size: int, conn_id: str | None = None) -> Iterator[list[int]]:
+    """The rec_ids of ``source``, ``size`` at a time: a list of ints, or the path of an ids file.
+
+    Any format ``WdtPendingSyncIdsOperator`` writes is read (a JSON array, one id per line, or CSV with
+    the header ``rec_id``), a block at a time, so memory does not grow with the file.
+    """
+    ids = _iter_file_ids(source, conn_id) if isinstance(source, str) else _iter_listed(source)
+    chunk: list[int] = []
+    for rec_id in ids:
+        chunk.append(rec_id)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _iter_listed(source: Iterable[Any]) -> Iterator[int]:
+    for rec_id in source:
+        if isinstance(rec_id, bool) or not isinstance(rec_id, int | str):
+            raise WdtConfigError(f"rec_ids must be integers, got {rec_id!r}.")
+        try:
+            yield int(rec_id)
+        except ValueError:
+            raise WdtConfigError(f"rec_ids must be integers, got {rec_id!r}.") from None
+
+
+def _iter_file_ids(path: str, conn_id: str | None) -> Iterator[int]:
+    try:
+        stream = _open_text(path, conn_id)
+    except (OSError, ValueError) as exc:
+        raise WdtConfigError(f"Cannot read the ids file {path!r}: {exc}.") from None
+    with stream:
+        rest = ""
+        first = True
+        while True:
+            block = stream.read(READ_BLOCK)
+            text = rest + (block or "")
+            spaced = text.translate(_SEPARATORS)
+            tokens = spaced.split()
+            # A token touching the block's end may continue in the next block.
+            rest = tokens.pop() if block and tokens and not spaced[-1].isspace() else ""
+            for token in tokens:
+                if first and token == "rec_id":  # the CSV header
+                    first = False
+                    continue
+                first = False
+                try:
+                    yield int(token)
+                except ValueError:
+                    raise WdtConfigError(
+                        f"The ids file {path!r} holds {token[:40]!r}, not a rec_id: expected a file written "
+                        "by WdtPendingSyncIdsOperator (JSON array, one id per line, or CSV)."
+                    ) from None
+            if not block:
+                return
+
+
+def read_report(path: str, conn_id: str | None = None) -> set[int]:
+    """rec_ids already reported (either outcome) in the report at ``path``; empty when there is none.
+
+    A line cut short (the process died while writing it) is skipped: its item was not recorded.
+    """
+    if not _exists(path, conn_id):
+        return set()
+    done: set[int] = set()
+    with _open_text(path, conn_id) as stream:
+        for line in iter(stream.readline, ""):
+            try:
+                done.add(int(json.loads(line)["rec_id"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return done
+
+
+class ReportWriter:
+    """Appends one NDJSON line per reported item: ``{"rec_id", "outcome", "message", "time"}``.
+
+    A local report gets each line flushed as it is written (a killed task loses none). A report on object
+    storage, which cannot be appended to, is kept in a local file and uploaded whole every
+    ``UPLOAD_EVERY`` seconds and on ``close()``; a worker killed outright loses at most that interval.
+    Safe to call from several threads.
+    """
+
+    def __init__(self, path: str | None, conn_id: str | None = None) -> None:
+        self.path = path
+        self.conn_id = conn_id
+        self._lock = threading.Lock()
+        self._stream: IO[str] | None = None
+        self._local_copy: str | None = None
+        self._last_upload = time.monotonic()
+        if path is None:
+            return
+        if is_local(path):
+            target = local_path(path)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._stream = open(target, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            except OSError as exc:
+                raise WdtConfigError(f"Cannot write report_path {path!r}: {exc.strerror or exc}.") from None
+            return
+        fd, self._local_copy = tempfile.mkstemp(prefix="wdt-report-", suffix=".ndjson")
+        self._stream = os.fdopen(fd, "w", encoding="utf-8")
+        if _exists(path, conn_id):
+            with _open_text(path, conn_id) as old:
+                shutil.copyfileobj(old, self._stream)
+                self._stream.flush()
+
+    def record(self, rec_id: int, outcome: str, message: str) -> None:
+        if self._stream is None:
+            return
+        line = json.dumps(
+            {
+                "rec_id": rec_id,
+                "outcome": outcome,
+                "message": message,
+                "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            },
+            ensure_ascii=False,
+        )
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+            if self._local_copy is not None and time.monotonic() - self._last_upload >= UPLOAD_EVERY:
+                self._upload()
+
+    def _upload(self) -> None:
+        assert self.path is not None and self._local_copy is not None
+        out = _open_text(self.path, self.conn_id, "w")
+        with open(self._local_copy, encoding="utf-8") as copy, out:
+            shutil.copyfileobj(copy, out)
+        self._last_upload = time.monotonic()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._stream is None:
+                return
+            stream, self._stream = self._stream, None
+            if self._local_copy is None:
+                os.fsync(stream.fileno())
+            stream.close()
+            if self._local_copy is not None:
+                try:
+                    self._upload()
+                finally:
+                    os.unlink(self._local_copy)
