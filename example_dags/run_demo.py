@@ -37,7 +37,11 @@ from example_dags.shop_standin import ShopStandin
 DAG_ID = "example_wdt_stock_sync"
 EXAMPLES_DIR = Path(__file__).resolve().parent
 REPO_ROOT = EXAMPLES_DIR.parent
-IDS_FILE = "stock_sync/pending_ids.ndjson"  # under the output dir, as the DAG names it
+SYNC_DIR = "stock_sync"  # under the output dir, as the DAG names it; one folder per run in it
+IDS_FILE = "pending_ids.ndjson"
+REPORT_FILE = "report.ndjson"
+#: The simulator's seed: with it the demo's rec_ids, and so its figures, are the same on every run.
+DEMO_SEED = 2026
 SYNC_SUCCESS = "sales.StockSync.syncSuccess"
 SYNC_FAIL = "sales.StockSync.syncFail"
 BATCH_CALC = "sales.StockSync.batchCalcStock"
@@ -61,9 +65,10 @@ class Workdir:
     def log_file(self) -> Path:
         return self.root / "airflow.log"
 
-    @property
-    def ids_file(self) -> Path:
-        return self.output_dir / IDS_FILE
+    def run_dir(self) -> Path | None:
+        """The folder the one DAG run of the demo wrote (named after its run_id), if any."""
+        runs = sorted((self.output_dir / SYNC_DIR).glob("*/"))
+        return runs[0] if runs else None
 
     @property
     def db_file(self) -> Path:
@@ -199,7 +204,7 @@ class Summary:
 
 def collect(sim: WdtSimulator, shop: ShopStandin, ids_file: Path, pending_before: int) -> Summary:
     ids_pulled = None
-    if ids_file.exists():
+    if ids_file.is_file():
         with ids_file.open(encoding="utf-8") as lines:
             ids_pulled = sum(1 for line in lines if line.strip())
     calls = [r for r in sim.request_log if r.status == 0]
@@ -226,13 +231,22 @@ def collect(sim: WdtSimulator, shop: ShopStandin, ids_file: Path, pending_before
     return summary
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the current folder when it is inside it (the demo's usual .demo/...)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def format_summary(s: Summary) -> str:
     pulled = "none (no file)" if s.ids_pulled is None else str(s.ids_pulled)
     lines = [
-        f"  ids pulled:             {pulled}  -> {s.ids_file}",
+        f"  ids pulled:             {pulled}  -> {_shown(s.ids_file)}",
         f"  quantities calculated:  in {s.batch_calc_calls} batchCalcStock calls (100 ids each)",
         f"  pushed to the shop:     {s.pushed}  ({s.accepted} accepted, {s.refused} refused by the stand-in)",
-        f"  reported:               {s.reported_success} syncSuccess, {s.reported_fail} syncFail",
+        f"  reported:               {s.reported_success} syncSuccess, {s.reported_fail} syncFail"
+        f"  -> {_shown(s.ids_file.with_name(REPORT_FILE))}",
         f"  pending left:           {s.pending_left} of {s.pending_before}"
         + (f"  (the {s.pending_left_refused} refused ones, offered again later)" if s.pending_left else ""),
     ]
@@ -244,6 +258,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     description = (__doc__ or "").split("\n")[0]
     parser = argparse.ArgumentParser(prog="python -m example_dags.run_demo", description=description)
     parser.add_argument("--pending", type=int, default=3000, help="pending goods in the simulator")
+    parser.add_argument(
+        "--seed", type=int, default=DEMO_SEED, help=f"the simulator's seed (default {DEMO_SEED})"
+    )
     parser.add_argument("--workdir", type=Path, default=REPO_ROOT / ".demo", help="default: .demo/")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per Airflow command")
     parser.add_argument("-v", "--verbose", action="store_true", help="show Airflow's output too")
@@ -263,14 +280,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_sigterm = signal.signal(signal.SIGTERM, _raise_interrupt)  # so that `finally` cleans up
     try:
         with (
-            WdtSimulator(pending=args.pending, seed=2026) as sim,
+            WdtSimulator(pending=args.pending, seed=args.seed) as sim,
             ShopStandin() as shop,
             workdir.log_file.open("w", encoding="utf-8") as log,
         ):
             print(f"  simulator:  {sim.url}  ({args.pending} goods waiting for stock sync)")
-            print(f"  shop:       {shop.url}  (refuses every rec_id divisible by 7)")
+            pending = sim.pending_ids()
+            sevens = sum(1 for rec_id in pending if shop.reject(rec_id))
+            print(f"  shop:       {shop.url}  (refuses every rec_id divisible by 7: {sevens} of them)")
             env = airflow_env(workdir, sim.connection(), shop.url)
-            pending_before = len(sim.pending_ids())
+            pending_before = len(pending)
             steps = (("db", "migrate"), ("dags", "test", DAG_ID))
             rc = 0
             for step in steps:
@@ -281,7 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{outcome} ({time.monotonic() - step_started:.1f} s)")
                 if rc != 0:
                     break
-            summary = collect(sim, shop, workdir.ids_file, pending_before)
+            run_dir = workdir.run_dir() or workdir.output_dir / SYNC_DIR / "(no run folder)"
+            summary = collect(sim, shop, run_dir / IDS_FILE, pending_before)
     except KeyboardInterrupt:
         print("\nInterrupted; everything started by the demo is stopped.")
         return 130
@@ -293,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_summary(summary))
     if states:
         print("  task states:            " + ", ".join(f"{t}={s}" for t, s in sorted(states.items())))
-    print(f"  Airflow's log:          {workdir.log_file}")
+    print(f"  Airflow's log:          {_shown(workdir.log_file)}")
     ok = rc == 0 and summary.ok
     verdict = "done" if ok else "FAILED (details in Airflow's log)"
     print(f"Demo {verdict} in {time.monotonic() - started:.1f} s.")

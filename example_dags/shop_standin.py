@@ -21,6 +21,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -46,6 +47,10 @@ class ShopStandin:
         self.accepted: dict[int, Any] = {}  # rec_id -> last quantity stored
         self.rejected: set[int] = set()
         self.push_count = 0
+        #: When set, every push is answered with this HTTP status (a shop in maintenance: 503).
+        self.down_status: int | None = None
+        #: Seconds each push takes (a shop's own latency; the benchmarks set it).
+        self.delay = 0.0
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -56,6 +61,10 @@ class ShopStandin:
 
     def push(self, body: Any) -> tuple[int, dict[str, Any]]:
         """Handle one push: ``(http_status, answer)``."""
+        if self.delay:
+            time.sleep(self.delay)
+        if self.down_status is not None:
+            return self.down_status, {"ok": False, "error": "shop stand-in is down"}
         if not isinstance(body, dict):
             return 400, {"ok": False, "error": "expected a JSON object"}
         rec_id, stock = body.get("rec_id"), body.get("stock")

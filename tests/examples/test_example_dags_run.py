@@ -74,15 +74,21 @@ def test_stock_sync_drains_the_pending_list_except_refused_items(
         "pull_pending_ids": "success",
         "sync_stock": "success",
     }
-    assert read_ids(output_dir / "stock_sync" / "pending_ids.ndjson") == ids
+    # The run's files are in a folder of their own (named after the run_id).
+    (run_dir,) = (output_dir / "stock_sync").iterdir()
+    assert run_dir.name == dag_run.run_id
+    assert read_ids(run_dir / "pending_ids.ndjson") == ids
+    report = [json.loads(line) for line in (run_dir / "report.ndjson").read_text().splitlines()]
+    assert sorted(line["rec_id"] for line in report) == sorted(set(ids) - {disabled})
     totals = dag_run.get_task_instance("sync_stock").xcom_pull(task_ids="sync_stock")
     assert totals == {
         "ids": 250,
         "calculated": 249,
         "calc_errors": 1,
-        "pushed": 249,
         "succeeded": 249 - len(refused),
         "failed": len(refused),
+        "already_reported": 0,
+        "not_reported": 1,
     }
     # The pending list drained except the refused items, the disabled one and the one whose stock moved.
     assert set(sim.pending_ids()) == refused | {disabled, moved}

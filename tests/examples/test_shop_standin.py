@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 import requests
@@ -40,25 +39,19 @@ def test_stop_closes_kept_alive_connections_and_joins_its_threads() -> None:
 
 def test_push_to_shop_reports_accepted_and_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     push_to_shop = load_example("example_wdt_stock_sync").push_to_shop
-    with ShopStandin() as shop, requests.Session() as session:
+    with ShopStandin() as shop:
         monkeypatch.setenv("WDT_EXAMPLE_SHOP_URL", shop.url + "/")
         calc = {"rec_id": 700_001, "syn_stock": 4.0, "spec_outer_id": "SIM-1"}
-        assert push_to_shop(session, calc) == (True, "ok")
-        accepted, message = push_to_shop(session, {**calc, "rec_id": 700_000})
+        assert push_to_shop(calc) == (True, "ok")
+        accepted, message = push_to_shop({**calc, "rec_id": 700_000})
     assert not accepted and message.startswith("shop refused: HTTP 409")
     assert shop.accepted == {700_001: 4.0}
 
 
 def test_push_to_shop_raises_when_the_shop_is_broken(monkeypatch: pytest.MonkeyPatch) -> None:
     push_to_shop = load_example("example_wdt_stock_sync").push_to_shop
-    monkeypatch.setenv("WDT_EXAMPLE_SHOP_URL", "http://shop.invalid")
-
-    class Answer:
-        ok, status_code, text = False, 503, "maintenance"
-
-    class BrokenShop:
-        def post(self, url: str, **kwargs: Any) -> Answer:
-            return Answer()
-
-    with pytest.raises(RuntimeError, match="HTTP 503"):
-        push_to_shop(BrokenShop(), {"rec_id": 1, "syn_stock": 1})  # type: ignore[arg-type]
+    with ShopStandin() as shop:
+        shop.down_status = 503
+        monkeypatch.setenv("WDT_EXAMPLE_SHOP_URL", shop.url)
+        with pytest.raises(RuntimeError, match="HTTP 503"):
+            push_to_shop({"rec_id": 1, "syn_stock": 1})
