@@ -2,6 +2,8 @@
 
 No Airflow import: the hook wraps it, and a trigger thread or a script can use it directly.
 One client talks for one seller (sid); a process serving several sellers uses one client each.
+It is safe to share between threads: ``max_concurrency`` calls are in flight at once (default 1, so calls
+from several threads go one after the other) and ``calls_per_minute`` caps the calls in any 60 s window.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from airflow_provider_wdt.errors import (
     WdtError,
@@ -33,6 +37,7 @@ from airflow_provider_wdt.protocol import (
     redact,
     wdt_timestamp,
 )
+from airflow_provider_wdt.ratelimit import CallLimiter
 
 #: urllib3's wrapper around the real reason a connection failed (the URL in it carries sign and salt).
 _POOL_MESSAGE = re.compile(
@@ -51,6 +56,8 @@ class ClientSettings:
     retry_wait: float = 1.0
     rate_limit_wait: float = 60.0
     multi_seller: bool = False
+    calls_per_minute: int | None = None
+    max_concurrency: int = 1
 
 
 class _RedactQueryFilter(logging.Filter):
@@ -120,23 +127,36 @@ class WdtClient:
         #: HTTP requests sent, retries included (benchmarks and tests read it).
         self.request_count = 0
         self._session: requests.Session | None = None
+        self._lock = threading.Lock()  # the session's creation and request_count
+        #: Waits before a call when ``calls_per_minute`` or ``max_concurrency`` say so.
+        self.limiter = CallLimiter(
+            self.settings.calls_per_minute, self.settings.max_concurrency, logger=self.log
+        )
 
     # -- session ---------------------------------------------------------------------------------------
     @property
     def session(self) -> requests.Session:
-        if self._session is None:
-            session = requests.Session()
-            # Environment proxies/CA are resolved here once; trust_env=False stops requests from re-reading
-            # them (and .netrc) on every call, which costs more than the signing.
-            session.proxies, session.verify = _environment_request_settings(self.endpoint)
-            session.trust_env = False
-            session.headers["Content-Type"] = "application/json; charset=utf-8"
-            session.headers["User-Agent"] = "airflow-provider-wdt"
-            if self.settings.multi_seller:
-                # The platform's SDK notes: do not reuse a keep-alive connection across sellers.
-                session.headers["Connection"] = "close"
-            self._session = session
-        return self._session
+        with self._lock:
+            if self._session is None:
+                self._session = self._new_session()
+            return self._session
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        # One pooled keep-alive connection per call in flight (requests keeps 10 by default).
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(self.settings.max_concurrency, 1))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        # Environment proxies/CA are resolved here once; trust_env=False stops requests from re-reading
+        # them (and .netrc) on every call, which costs more than the signing.
+        session.proxies, session.verify = _environment_request_settings(self.endpoint)
+        session.trust_env = False
+        session.headers["Content-Type"] = "application/json; charset=utf-8"
+        session.headers["User-Agent"] = "airflow-provider-wdt"
+        if self.settings.multi_seller:
+            # The platform's SDK notes: do not reuse a keep-alive connection across sellers.
+            session.headers["Connection"] = "close"
+        return session
 
     def close(self) -> None:
         """Close the session and every pooled keep-alive connection now.
@@ -145,8 +165,9 @@ class WdtClient:
         pool's idle sockets close only when the pool is garbage-collected, and the reference cycle of a
         timeout's or a dropped connection's exception keeps it alive until the cyclic collector runs.
         """
-        if self._session is not None:
+        with self._lock:
             session, self._session = self._session, None
+        if session is not None:
             for adapter in session.adapters.values():
                 _close_pools(adapter)
             session.close()
@@ -190,16 +211,20 @@ class WdtClient:
         return min(self.settings.retry_wait * (2**attempt), MAX_BACKOFF)
 
     def _send_once(self, method: str, args: Sequence[Any], paging: Paging | None) -> dict[str, Any]:
-        timestamp = wdt_timestamp(self._clock() + self.clock_offset)
-        request = build_request(self.credentials, method, args, timestamp=timestamp, paging=paging)
-        self.request_count += 1
+        session = self.session
         failure: WdtError | None = None
-        try:
-            response = self.session.post(
-                self.endpoint, params=request.params, data=request.body, timeout=self.settings.timeout
-            )
-        except requests.exceptions.RequestException as exc:
-            failure = self._transport_error(method, exc)
+        with self.limiter.slot():
+            # Signed once admitted: a wait for the limit must not age the timestamp.
+            timestamp = wdt_timestamp(self._clock() + self.clock_offset)
+            request = build_request(self.credentials, method, args, timestamp=timestamp, paging=paging)
+            with self._lock:
+                self.request_count += 1
+            try:
+                response = session.post(
+                    self.endpoint, params=request.params, data=request.body, timeout=self.settings.timeout
+                )
+            except requests.exceptions.RequestException as exc:
+                failure = self._transport_error(method, exc)
         if failure is not None:
             # Raised outside the except block: requests' exception (whose text holds the full URL with
             # the salt and sign) must not stay reachable as __context__, suppressed or not.
