@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-limit", type=int, default=None, help="max items per batchCalcStock")
     p.add_argument("--retry-delay", type=int, default=60, help="seconds syncFail defers an item")
     p.add_argument("--fault-probability", type=float, default=0.0, help="seeded random faults per request")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="round trip added to every answer")
+    p.add_argument(
+        "--connect-latency-ms", type=float, default=0.0, help="added to the first answer per connection"
+    )
     p.add_argument("--verbose", action="store_true", help="log requests to stderr")
     return p
 
@@ -49,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         batch_limit=args.batch_limit,
         retry_delay=args.retry_delay,
         verbose=args.verbose,
+        latency_ms=args.latency_ms,
+        connect_latency_ms=args.connect_latency_ms,
     )
     if args.fault_probability:
         sim.faults.random(probability=args.fault_probability, seed=args.seed)

@@ -26,6 +26,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT
     wbufsize = 64 * 1024  # headers and body leave in one send; flushed after each request
     connection_id = 0
+    answers_sent = 0  # on this connection: the first one pays the simulated handshake
 
     @property
     def sim(self) -> WdtSimulator:
@@ -57,6 +58,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         content_type = self.headers.get("Content-Type", "")
+        # The network model: half the round trip before the platform sees the request (plus the
+        # handshake on a new connection), half before the answer arrives.
+        half_trip = self.sim.latency_ms / 2000.0
+        handshake = self.sim.connect_latency_ms / 1000.0 if self.answers_sent == 0 else 0.0
+        self.answers_sent += 1
+        self.sim.sleep(half_trip + handshake)
         try:
             reply, method, sid = gateway.process(self.sim, self.command, self.path, content_type, body)
         except Exception:  # a simulator bug: say so loudly rather than hang the client
@@ -64,6 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
             reply = gateway.Reply(500, gateway.TEXT_TYPE, b"simulator internal error\n")
             method = sid = None
         self.sim._record(method, sid, reply, self.connection_id)
+        self.sim.sleep(half_trip)
         if reply.drop:
             self.close_connection = True
             return

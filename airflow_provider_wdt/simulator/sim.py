@@ -33,6 +33,10 @@ class RequestRecord:
 class WdtSimulator:
     """A local qjb platform. ``with WdtSimulator(...) as sim:`` serves on ``sim.url`` until the block ends.
 
+    ``latency_ms`` delays every answer by a simulated round trip (half before the request is handled,
+    half after); ``connect_latency_ms`` delays the first answer on each new connection once more, as a
+    TCP (and TLS) handshake would.
+
     State methods take ``sid=None`` for the seller given to the constructor and work before start too.
     """
 
@@ -52,6 +56,8 @@ class WdtSimulator:
         batch_limit: int | None = None,
         retry_delay: int = 60,
         verbose: bool = False,
+        latency_ms: float = 0.0,
+        connect_latency_ms: float = 0.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -64,6 +70,13 @@ class WdtSimulator:
         self.batch_limit = batch_limit
         self.retry_delay = retry_delay  # syncFail defers an item this many seconds
         self.verbose = verbose
+        for name, value in (("latency_ms", latency_ms), ("connect_latency_ms", connect_latency_ms)):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value!r}")
+        #: Added to every answer (a network round trip), milliseconds; may be changed while running.
+        self.latency_ms = float(latency_ms)
+        #: Added once more to the first answer on each new connection (the TCP handshake), milliseconds.
+        self.connect_latency_ms = float(connect_latency_ms)
         self.faults = FaultPlan()
         self.default_sid = sid
         self.sellers: dict[str, Seller] = {}
