@@ -21,13 +21,20 @@ from bench.common import PACKAGE, REPO_ROOT, SEED, BenchBroken, Plan
 class Simulator:
     """``python -m airflow_provider_wdt.simulator`` in its own process; stopped with SIGTERM (then KILL)."""
 
-    def __init__(self, pending: int, env: dict[str, str], log_dir: Path, seed: int = SEED) -> None:
+    def __init__(
+        self,
+        pending: int,
+        env: dict[str, str],
+        log_dir: Path,
+        seed: int = SEED,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.pending = pending
         log_path = log_dir / f"simulator-{pending}-{time.monotonic_ns()}.log"
         self._log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self._lines: queue.Queue[str] = queue.Queue()
         command = [sys.executable, "-m", f"{PACKAGE}.simulator", "--port", "0"]
-        command += ["--pending", str(pending), "--seed", str(seed)]
+        command += ["--pending", str(pending), "--seed", str(seed), *extra_args]
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=self._log, text=True
@@ -103,16 +110,16 @@ class Runner:
         }
         self._workers = 0
 
-    def simulator(self, pending: int) -> Simulator:
-        sim = Simulator(pending, self.env, self.tmp)
+    def simulator(self, pending: int, *extra_args: str) -> Simulator:
+        sim = Simulator(pending, self.env, self.tmp, extra_args=extra_args)
         self.stack.callback(sim.stop)
         return sim
 
-    def start(self, kind: str, **params: Any) -> Worker:
+    def start(self, kind: str, *, module: str = "bench.pull_bench", **params: Any) -> Worker:
         self._workers += 1
         result_path = self.tmp / f"{kind}-{self._workers}.result.json"
         log_path = self.tmp / f"{kind}-{self._workers}.log"
-        command = [sys.executable, "-m", "bench.pull_bench", "--worker", kind]
+        command = [sys.executable, "-m", module, "--worker", kind]
         command += ["--params", json.dumps({"tmp": str(self.tmp), **params}), "--result", str(result_path)]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
@@ -136,8 +143,8 @@ class Runner:
         result: dict[str, Any] = json.loads(worker.result_path.read_text(encoding="utf-8"))
         return result
 
-    def run(self, kind: str, **params: Any) -> dict[str, Any]:
-        return self.finish(self.start(kind, **params))
+    def run(self, kind: str, *, module: str = "bench.pull_bench", **params: Any) -> dict[str, Any]:
+        return self.finish(self.start(kind, module=module, **params))
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

@@ -198,11 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m example_dags.shop_standin", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8651, help="0 picks a free port")
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="time each push takes (a real shop's)")
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with ShopStandin(args.host, args.port) as shop:
+        shop.delay = args.delay_ms / 1000.0
         print(f"Shop stand-in listening on {shop.url} (refuses every rec_id divisible by 7)", flush=True)
         while not stop.wait(0.5):
             pass

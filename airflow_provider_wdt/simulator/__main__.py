@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tie-mode", choices=TIE_MODES, default="after")
     p.add_argument("--calls-per-minute", type=int, default=None)
     p.add_argument("--max-concurrency", type=int, default=None)
+    p.add_argument("--rate-window", type=float, default=60.0, help="seconds of the calls-per-minute window")
     p.add_argument("--clock-offset", type=float, default=0.0, help="server clock ahead by SECONDS")
     p.add_argument("--batch-limit", type=int, default=None, help="max items per batchCalcStock")
     p.add_argument("--retry-delay", type=int, default=60, help="seconds syncFail defers an item")
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         connect_latency_ms=args.connect_latency_ms,
     )
+    sim.rate_window = args.rate_window
     if args.fault_probability:
         sim.faults.random(probability=args.fault_probability, seed=args.seed)
     stop = threading.Event()
