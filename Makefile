@@ -50,9 +50,11 @@ test: lint test-airflow3 test-airflow2
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.pull_bench
+	$(VENV)/bin/python -m bench.sync_bench
 
 bench-smoke: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.pull_bench --smoke
+	$(VENV)/bin/python -m bench.sync_bench --smoke
 
 simulator: $(VENV)/.installed
 	$(VENV)/bin/python -m airflow_provider_wdt.simulator --port 8650 --pending 1000

@@ -231,6 +231,13 @@ def collect(sim: WdtSimulator, shop: ShopStandin, ids_file: Path, pending_before
     return summary
 
 
+def _line_count(path: Path) -> int:
+    if not path.is_file():
+        return 0
+    with path.open(encoding="utf-8") as lines:
+        return sum(1 for line in lines if line.strip())
+
+
 def _shown(path: Path) -> str:
     """A path relative to the current folder when it is inside it (the demo's usual .demo/...)."""
     try:
@@ -241,12 +248,13 @@ def _shown(path: Path) -> str:
 
 def format_summary(s: Summary) -> str:
     pulled = "none (no file)" if s.ids_pulled is None else str(s.ids_pulled)
+    report = s.ids_file.with_name(REPORT_FILE)
     lines = [
         f"  ids pulled:             {pulled}  -> {_shown(s.ids_file)}",
         f"  quantities calculated:  in {s.batch_calc_calls} batchCalcStock calls (100 ids each)",
         f"  pushed to the shop:     {s.pushed}  ({s.accepted} accepted, {s.refused} refused by the stand-in)",
-        f"  reported:               {s.reported_success} syncSuccess, {s.reported_fail} syncFail"
-        f"  -> {_shown(s.ids_file.with_name(REPORT_FILE))}",
+        f"  reported:               {s.reported_success} syncSuccess, {s.reported_fail} syncFail",
+        f"  report file:            {_shown(report)} ({_line_count(report)} lines)",
         f"  pending left:           {s.pending_left} of {s.pending_before}"
         + (f"  (the {s.pending_left_refused} refused ones, offered again later)" if s.pending_left else ""),
     ]

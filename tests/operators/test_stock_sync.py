@@ -208,3 +208,47 @@ def test_rec_ids_rendered_as_json_text_and_argument_errors(make_sim, ti) -> None
         WdtStockSyncOperator(task_id="x", rec_ids=[1], push_callable="push_to_shop")  # type: ignore[arg-type]
     with pytest.raises(WdtConfigError, match="rec_ids must be integers"):
         sync(ti, rec_ids=[1, "two"])
+
+
+@pytest.fixture
+def memory_bucket() -> Any:
+    """Airflow's object storage on fsspec's in-memory filesystem: (fs, a bucket unique to the test)."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from airflow_provider_wdt._compat import AIRFLOW_V_3
+
+    if AIRFLOW_V_3:
+        from airflow.sdk.io import attach
+    else:
+        from airflow.io.store import attach  # type: ignore[no-redef]
+    fs = attach("memory", fs=MemoryFileSystem()).fs
+    bucket = f"wdt-sync-{time.monotonic_ns()}"
+    yield fs, bucket
+    if fs.exists(f"/{bucket}"):
+        fs.rm(f"/{bucket}", recursive=True)
+
+
+def test_ids_and_report_on_object_storage_resume_after_a_failure(make_sim, ti, memory_bucket) -> None:
+    fs, bucket = memory_bucket
+    sim = make_sim(pending=60)
+    ids = sim.pending_ids()
+    fs.pipe(f"/{bucket}/ids.json", (json.dumps(ids) + "\n").encode())
+    report = f"memory://{bucket}/run-1/report.ndjson"
+    pushes = 0
+
+    def shop_goes_down(calc: dict[str, Any]) -> tuple[bool, str]:
+        nonlocal pushes
+        pushes += 1
+        if pushes > 15:
+            raise TimeoutError("shop timed out")
+        return True, "ok"
+
+    with pytest.raises(StockSyncError, match="Reported 15 items"):
+        sync(ti, shop_goes_down, rec_ids=f"memory://{bucket}/ids.json", report_path=report)
+    # Uploaded when the task failed, although the upload interval had not passed.
+    assert len(fs.cat(f"/{bucket}/run-1/report.ndjson").splitlines()) == 15
+    summary = sync(RecordingTI(), rec_ids=f"memory://{bucket}/ids.json", report_path=report)
+    assert summary["already_reported"] == 15 and summary["succeeded"] + summary["failed"] == 45
+    lines = [json.loads(line) for line in fs.cat(f"/{bucket}/run-1/report.ndjson").splitlines()]
+    assert sorted(line["rec_id"] for line in lines) == sorted(ids)
+    assert set(reports_per_item(sim, ids).values()) == {1}
