@@ -71,7 +71,7 @@ def test_a_client_limit_above_the_simulators_is_refused(sim: WdtSimulator) -> No
 
 def test_max_concurrency_bounds_the_calls_in_flight(sim: WdtSimulator) -> None:
     sim.set_rate_limit(max_concurrency=3)  # the simulator refuses a fourth call in flight
-    sim.latency_ms = 60
+    sim.faults.slow(24, 0.06)  # each call holds its slot for 60 ms
     client = client_for(sim, max_concurrency=3)
     try:
         elapsed = call_many(client, calls=24, threads=8)
@@ -85,7 +85,7 @@ def test_max_concurrency_bounds_the_calls_in_flight(sim: WdtSimulator) -> None:
 
 def test_the_default_max_concurrency_is_one_call_at_a_time(sim: WdtSimulator) -> None:
     sim.set_rate_limit(max_concurrency=1)
-    sim.latency_ms = 20
+    sim.faults.slow(12, 0.02)
     client = client_for(sim)
     try:
         call_many(client, calls=12, threads=4)

@@ -252,3 +252,29 @@ def test_ids_and_report_on_object_storage_resume_after_a_failure(make_sim, ti, m
     lines = [json.loads(line) for line in fs.cat(f"/{bucket}/run-1/report.ndjson").splitlines()]
     assert sorted(line["rec_id"] for line in lines) == sorted(ids)
     assert set(reports_per_item(sim, ids).values()) == {1}
+
+
+def slow_push(calc: dict[str, Any]) -> tuple[bool, str]:
+    time.sleep(0.01)
+    return True, "ok"
+
+
+def test_the_push_threads_share_the_connections_max_concurrency(make_sim, ti) -> None:
+    sim = make_sim(pending=80, max_retries=0, max_concurrency=2)  # the connection's extras
+    sim.set_rate_limit(max_concurrency=2)  # the platform refuses a third call in flight
+    sim.faults.slow(200, 0.02)  # each call holds its slot for 20 ms
+    started = time.monotonic()
+    summary = sync(ti, slow_push, rec_ids=sim.pending_ids(), shop_concurrency=8)
+    elapsed = time.monotonic() - started
+    assert summary["succeeded"] == 80
+    assert all(record.status == 0 for record in sim.request_log)
+    assert elapsed < 81 * 0.02 * 0.8  # two calls at a time: well under the serial 1.6 s
+
+
+def test_a_max_concurrency_above_the_platforms_is_refused(make_sim, ti) -> None:
+    """The control for the test above: with a higher client limit the platform does refuse."""
+    sim = make_sim(pending=80, max_retries=0, max_concurrency=3)
+    sim.set_rate_limit(max_concurrency=2)
+    sim.faults.slow(200, 0.02)
+    with pytest.raises(StockSyncError, match="超过每分钟最大并发次数限制"):
+        sync(ti, slow_push, rec_ids=sim.pending_ids(), shop_concurrency=8)
