@@ -25,22 +25,23 @@ def connection_json(url: str, **extra: Any) -> str:
 
 
 def _record_calls(window: float | None) -> list[float]:
-    """The start time of every WDT call; with ``window``, every client's limiter uses that window."""
+    """When each WDT call was admitted (sent); with ``window``, every client's limiter uses that window."""
     from airflow_provider_wdt.client import WdtClient
+    from airflow_provider_wdt.ratelimit import CallLimiter
 
     starts: list[float] = []
-    send, init = WdtClient._send_once, WdtClient.__init__
+    acquire, init = CallLimiter._acquire, WdtClient.__init__
 
-    def timed_send(self: WdtClient, *args: Any) -> Any:
+    def timed_acquire(self: CallLimiter) -> None:
+        acquire(self)
         starts.append(time.monotonic())  # list.append is atomic: safe from the push threads
-        return send(self, *args)
 
     def init_with_window(self: WdtClient, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
         if window is not None:
             self.limiter.window = window
 
-    WdtClient._send_once = timed_send  # type: ignore[method-assign,assignment]
+    CallLimiter._acquire = timed_acquire  # type: ignore[method-assign]
     WdtClient.__init__ = init_with_window  # type: ignore[method-assign]
     return starts
 
