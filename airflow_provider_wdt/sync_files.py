@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import IO, Any
 
 from airflow_provider_wdt.errors import WdtConfigError
@@ -118,6 +119,14 @@ def read_report(path: str, conn_id: str | None = None) -> set[int]:
     return done
 
 
+def _ends_inside_a_line(path: Path) -> bool:
+    with open(path, "rb") as stream:
+        if stream.seek(0, os.SEEK_END) == 0:
+            return False
+        stream.seek(-1, os.SEEK_END)
+        return stream.read(1) != b"\n"
+
+
 class ReportWriter:
     """Appends one NDJSON line per reported item: ``{"rec_id", "outcome", "message", "time"}``.
 
@@ -143,6 +152,7 @@ class ReportWriter:
                 self._stream = open(target, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
             except OSError as exc:
                 raise WdtConfigError(f"Cannot write report_path {path!r}: {exc.strerror or exc}.") from None
+            self._end_cut_line(_ends_inside_a_line(target))
             return
         fd, self._local_copy = tempfile.mkstemp(prefix="wdt-report-", suffix=".ndjson")
         self._stream = os.fdopen(fd, "w", encoding="utf-8")
@@ -150,6 +160,13 @@ class ReportWriter:
             with _open_text(path, conn_id) as old:
                 shutil.copyfileobj(old, self._stream)
                 self._stream.flush()
+            self._end_cut_line(_ends_inside_a_line(Path(self._local_copy)))
+
+    def _end_cut_line(self, cut: bool) -> None:
+        # A line cut short by a killed task: end it, so the next record starts a line of its own.
+        if cut and self._stream is not None:
+            self._stream.write("\n")
+            self._stream.flush()
 
     def record(self, rec_id: int, outcome: str, message: str) -> None:
         if self._stream is None:

@@ -149,6 +149,9 @@ def test_a_line_cut_short_in_the_report_does_not_count_as_reported(make_sim, ti,
     summary = sync(ti, rec_ids=ids, report_path=str(report))
     assert summary["already_reported"] == 1 and summary["succeeded"] + summary["failed"] == 19
     assert sim.goods(ids[1])["sync_success_count"] + sim.goods(ids[1])["sync_fail_count"] == 1
+    # The cut line was ended: every item reported since has a whole line, so a rerun reports nothing.
+    assert sync(RecordingTI(), rec_ids=ids, report_path=str(report))["already_reported"] == 20
+    assert set(reports_per_item(sim, ids[1:]).values()) == {1}  # ids[0]: recorded by the test, not sent
 
 
 def test_pushes_really_run_concurrently(make_sim, ti) -> None:
