@@ -121,7 +121,10 @@ def _runner_plan(plan: SyncPlan) -> Plan:
     return Plan(**{**PULL_SMOKE.__dict__, "name": plan.name, "timeout": plan.timeout})
 
 
-def run(plan: SyncPlan, strict: bool) -> int:
+SECTIONS = ("pull", "sync", "rate", "memory")
+
+
+def run(plan: SyncPlan, strict: bool, sections: set[str]) -> int:
     verdicts = Verdicts()
     started = time.perf_counter()
     heading(f"WDT stock-sync benchmark ({plan.name}), simulated round trip {LATENCY_MS} ms")
@@ -144,10 +147,14 @@ def run(plan: SyncPlan, strict: bool) -> int:
             finally:
                 sim.stop()
 
-        _pull(plan, runner, latency, verdicts)
-        _matrix(plan, sync, latency)
-        _rate(plan, sync, latency, verdicts)
-        _memory(plan, sync, verdicts)
+        if "pull" in sections:
+            _pull(plan, runner, latency, verdicts)
+        if "sync" in sections:
+            _matrix(plan, sync, latency)
+        if "rate" in sections:
+            _rate(plan, sync, latency, verdicts)
+        if "memory" in sections:
+            _memory(plan, sync, verdicts)
     heading("targets")
     print("\n".join(verdicts.lines))
     print(f"\n  {plan.name} run took {time.perf_counter() - started:.0f} s", flush=True)
@@ -261,15 +268,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--only", help=f"comma-separated sections to run, of: {', '.join(SECTIONS)}")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main(args.worker, args.params, args.result)
+    sections = set(SECTIONS) if not args.only else {part.strip() for part in args.only.split(",")}
+    if not sections <= set(SECTIONS):
+        parser.error(f"--only takes sections of {', '.join(SECTIONS)}")
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # children stopped on SIGTERM
     try:
-        return run(SMOKE if args.smoke else FULL, args.strict)
+        return run(SMOKE if args.smoke else FULL, args.strict, sections)
     except BenchBroken as exc:
         print(f"\nBENCHMARK BROKEN: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import CONN_ID, BenchBroken, credentials
+from bench.common import CONN_ID, SEED, BenchBroken, credentials
 from bench.workers import RecordingTI, _maxrss_kb, _proc_status_kb, _reset_peak_rss
 
 
@@ -83,16 +83,21 @@ def _check(summary: dict[str, int], expected: int) -> None:
 
 
 def worker_sync(p: dict[str, Any]) -> dict[str, Any]:
-    """One timed sync of every pending id (pulled to a file first, untimed)."""
+    """One timed sync of every pending id (pulled to a file first, untimed; for the rate part, listed)."""
     starts = _record_calls(p.get("window"))
-    path = _pull_to_file(p["tmp"], p["ids"])
-    pulled_calls = len(starts)
+    source: Any
     if p.get("window"):
-        # The pull's calls count in the platform's window too (one budget per seller): let them age out.
-        time.sleep(p["window"])
+        # No pull: its calls would count in the platform's window too. The simulator's ids follow from
+        # its seed, so the same simulator built here (not started) lists them.
+        from airflow_provider_wdt.simulator import WdtSimulator
+
+        source = WdtSimulator(pending=p["ids"], seed=SEED).pending_ids()
+    else:
+        source = _pull_to_file(p["tmp"], p["ids"])
+    pulled_calls = len(starts)
     report = os.path.join(p["tmp"], f"report-{os.getpid()}.ndjson")
     started = time.monotonic()
-    summary = _sync(path, p["shop_concurrency"], report)
+    summary = _sync(source, p["shop_concurrency"], report)
     wall = time.monotonic() - started
     _check(summary, p["ids"])
     calls = [t - started for t in starts[pulled_calls:]]
