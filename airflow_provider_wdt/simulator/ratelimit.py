@@ -17,6 +17,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._calls: deque[float] = deque()
         self.in_flight = 0
+        self.peak_in_flight = 0  # the most admitted calls in flight at once (tests read it)
 
     def acquire(self, calls_per_minute: int | None, max_concurrency: int | None, window: float) -> str | None:
         """Admit a call (then :meth:`release` it) or return the platform's refusal message."""
@@ -31,6 +32,7 @@ class RateLimiter:
                     return rate_limit_message("calls")
                 self._calls.append(now)
             self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             return None
 
     def release(self) -> None:
@@ -41,3 +43,4 @@ class RateLimiter:
         """Forget the call window (in-flight requests stay counted until they finish)."""
         with self._lock:
             self._calls.clear()
+            self.peak_in_flight = self.in_flight

@@ -174,7 +174,7 @@ def test_pushes_really_run_concurrently(make_sim, ti) -> None:
     elapsed = time.monotonic() - started
     assert summary["succeeded"] == 64
     assert peak == 8
-    assert elapsed < 64 * 0.05 / 3  # serial pushes alone would take 3.2 s
+    assert elapsed < 64 * 0.05 / 2  # serial pushes alone would take 3.2 s
 
 
 def test_push_kwargs_are_passed_and_a_wrong_return_value_fails_the_task(make_sim, ti) -> None:
@@ -266,12 +266,10 @@ def test_the_push_threads_share_the_connections_max_concurrency(make_sim, ti) ->
     sim = make_sim(pending=80, max_retries=0, max_concurrency=2)  # the connection's extras
     sim.set_rate_limit(max_concurrency=2)  # the platform refuses a third call in flight
     sim.faults.slow(200, 0.02)  # each call holds its slot for 20 ms
-    started = time.monotonic()
     summary = sync(ti, slow_push, rec_ids=sim.pending_ids(), shop_concurrency=8)
-    elapsed = time.monotonic() - started
     assert summary["succeeded"] == 80
     assert all(record.status == 0 for record in sim.request_log)
-    assert elapsed < 81 * 0.02 * 0.8  # two calls at a time: well under the serial 1.6 s
+    assert sim.seller().limiter.peak_in_flight == 2  # two at a time reached the platform, never three
 
 
 def test_a_max_concurrency_above_the_platforms_is_refused(make_sim, ti) -> None:

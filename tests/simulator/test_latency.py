@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -66,3 +67,17 @@ def test_cli_flags_set_the_latency() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_rate_limiter_records_the_most_calls_in_flight() -> None:
+    with WdtSimulator() as sim:
+        sim.faults.slow(3, 0.2)
+        clients = [QjbClient(sim.url, DEFAULT_SID, DEFAULT_APPKEY, DEFAULT_APPSECRET) for _ in range(3)]
+        threads = [threading.Thread(target=c.call, args=(NOW,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for client in clients:
+            client.close()
+        assert sim.seller().limiter.peak_in_flight == 3
