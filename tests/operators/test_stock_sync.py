@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
@@ -279,3 +280,27 @@ def test_a_max_concurrency_above_the_platforms_is_refused(make_sim, ti) -> None:
     sim.faults.slow(200, 0.02)
     with pytest.raises(StockSyncError, match="超过每分钟最大并发次数限制"):
         sync(ti, slow_push, rec_ids=sim.pending_ids(), shop_concurrency=8)
+
+
+def test_force_sync_calculates_disabled_goods(make_sim, ti) -> None:
+    sim = make_sim(pending=10)
+    ids = sim.pending_ids()
+    sim.disable(ids[0])
+    assert sync(ti, rec_ids=ids)["calc_errors"] == 1
+    summary = sync(RecordingTI(), rec_ids=[ids[0]], force_sync=True)
+    assert summary["calc_errors"] == 0 and summary["calculated"] == 1
+
+
+def test_progress_is_logged_on_long_runs(make_sim, caplog: pytest.LogCaptureFixture) -> None:
+    from airflow_provider_wdt.hooks.wdt import WdtHook
+    from airflow_provider_wdt.sync import StockSync
+    from airflow_provider_wdt.sync_files import iter_id_chunks
+
+    sim = make_sim(pending=50)
+    log = logging.getLogger("test.wdt.sync")
+    hook = WdtHook()
+    with caplog.at_level(logging.INFO, logger=log.name):
+        StockSync(hook, refuse_sevens, log=log, progress_every=0).run(iter_id_chunks(sim.pending_ids(), 10))
+    hook.close()
+    progress = [r.getMessage() for r in caplog.records if "ids read" in r.getMessage()]
+    assert len(progress) == 5 and progress[-1].startswith("WDT stock sync: 50 ids read")
