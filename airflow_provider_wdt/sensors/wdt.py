@@ -18,8 +18,7 @@ from airflow_provider_wdt._compat import (
     PokeReturnValue,
     conf,
 )
-from airflow_provider_wdt.paging import validate_position
-from airflow_provider_wdt.protocol import MIN_COUNT as PROBE_COUNT
+from airflow_provider_wdt.paging import PROBE_COUNT, validate_position
 
 if TYPE_CHECKING:
     from airflow_provider_wdt.hooks.wdt import WdtHook
@@ -137,6 +136,13 @@ class WdtPendingSyncSensor(BaseSensorOperator):
 
 
 def _xcom(payload: dict[str, Any]) -> dict[str, Any]:
+    missing = [key for key in ("rec_ids", "position", "count") if key not in payload]
+    if missing:
+        # A trigger of another version (or a hand-made event) must fail clearly, not with a KeyError.
+        raise AirflowException(
+            f"WDT pending-sync trigger event lacks {', '.join(missing)}: {payload!r}. "
+            "Run the same airflow-provider-wdt version on workers and triggerer."
+        )
     return {"rec_ids": list(payload["rec_ids"]), "position": payload["position"], "count": payload["count"]}
 
 
