@@ -9,7 +9,6 @@ registration can make it pass.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 
@@ -23,7 +22,7 @@ def task_log_line(message: str) -> str:
     if AIRFLOW_V_3:
         from airflow.sdk.log import mask_logs
 
-        event: dict[str, Any] = mask_logs(None, "info", {"event": message})
+        event = mask_logs(None, "info", {"event": message})
         return str(event["event"])
     from airflow.utils.log.secrets_masker import redact
 
