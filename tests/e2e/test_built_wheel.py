@@ -137,7 +137,7 @@ def test_sdist_and_wheel_carry_licence_types_and_every_module(built: Built) -> N
     with tarfile.open(built.sdist) as tf:
         top = f"{PACKAGE}-{__version__}/"
         members = {m.name.removeprefix(top) for m in tf.getmembers()}
-    wanted = {"LICENSE", "README.md", "CHANGELOG.md", "pyproject.toml", "setup.py"}
+    wanted = {"LICENSE", "README.md", "README.zh-CN.md", "CHANGELOG.md", "pyproject.toml", "setup.py"}
     assert wanted | {f"{PACKAGE}/py.typed"} | modules <= members, sorted(wanted - members)
 
 
