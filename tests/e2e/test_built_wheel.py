@@ -139,6 +139,7 @@ def test_sdist_and_wheel_carry_licence_types_and_every_module(built: Built) -> N
         members = {m.name.removeprefix(top) for m in tf.getmembers()}
     wanted = {"LICENSE", "README.md", "README.zh-CN.md", "CHANGELOG.md", "pyproject.toml", "setup.py"}
     assert wanted | {f"{PACKAGE}/py.typed"} | modules <= members, sorted(wanted - members)
+    assert not [m for m in members if m.startswith("tests")], "tests/ must not ship in the sdist"
 
 
 def test_metadata_is_valid_for_an_upload(built: Built, work: Path) -> None:
