@@ -48,6 +48,12 @@ test-airflow2: $(VENV2)/.installed
 
 test: lint test-airflow3 test-airflow2
 
+# Builds sdist and wheel, installs the wheel alone with Airflow into a fresh venv outside the checkout, and
+# checks providers list, the simulator CLI, a DAG using operator and sensor, py.typed and twine check.
+.PHONY: test-wheel
+test-wheel: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/e2e/test_built_wheel.py $(PYTEST_ARGS)
+
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.pull_bench
 
