@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib import import_module
 
 from airflow_provider_wdt import _compat, compat
 
 
 def test_the_public_names_are_airflows_own_on_this_version() -> None:
+    # (module, name) of each on this Airflow line
     if compat.AIRFLOW_V_3:
-        from airflow.sdk import DAG, Asset, ObjectStoragePath, task
+        where = {"DAG": "airflow.sdk", "task": "airflow.sdk", "Asset": "airflow.sdk"}
+        where["ObjectStoragePath"] = "airflow.sdk"
     else:
-        from airflow.datasets import Dataset as Asset  # type: ignore[assignment]
-        from airflow.decorators import task  # type: ignore[no-redef]
-        from airflow.io.path import ObjectStoragePath  # type: ignore[no-redef]
-        from airflow.models.dag import DAG  # type: ignore[assignment]
+        where = {"DAG": "airflow.models.dag", "task": "airflow.decorators", "Dataset": "airflow.datasets"}
+        where["ObjectStoragePath"] = "airflow.io.path"
+    DAG, task, Asset, ObjectStoragePath = (getattr(import_module(m), name) for name, m in where.items())
 
     assert compat.DAG is DAG
     assert compat.task is task
