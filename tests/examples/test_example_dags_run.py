@@ -200,18 +200,22 @@ def test_multi_seller_rerun_cannot_report_an_earlier_runs_counts(
     shutil.copytree(output_dir, other_worker)  # that worker's disk: run 1's output, nothing newer
     new = {sid: len(sim.add_pending(extra, sid)) for sid, extra in (("shop_a", 100), ("shop_c", 7))}
     second = dag.test(run_conf=conf)
-    assert states(second)["write_manifest"] == "success"
+    expected = {conn_id: pending + new.get(sid, 0) for conn_id, (sid, pending) in SELLERS.items()}
+
+    def counts(manifest: dict[str, Any]) -> dict[str, int]:
+        return {seller["conn_id"]: seller["id_count"] for seller in manifest["sellers"]}
+
+    assert counts(manifest_of(second)) == expected  # on the disk the pulls wrote to
 
     # write_manifest of run 2 again, on the other worker: the same task function, run 2's XComs.
     shutil.rmtree(output_dir)
     shutil.copytree(other_worker, output_dir)
     manifest_path = rerun_task_function(dag.get_task("write_manifest"), second)
 
-    expected = {conn_id: pending + new.get(sid, 0) for conn_id, (sid, pending) in SELLERS.items()}
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    assert {s["conn_id"]: s["id_count"] for s in manifest["sellers"]} == expected
-    assert {s["conn_id"]: s["id_count"] for s in manifest_of(first)["sellers"]} != expected
-    # Nothing of run 2 was readable there: no path of run 2 points into run 1's files.
+    assert counts(manifest) == expected
+    assert counts(manifest_of(first)) != expected  # (run 1's files, still on that disk, say otherwise)
+    # Run 2's paths are its own: none of them names a file of run 1.
     assert not {s["path"] for s in manifest["sellers"]} & {s["path"] for s in manifest_of(first)["sellers"]}
 
 
