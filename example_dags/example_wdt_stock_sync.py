@@ -32,7 +32,7 @@ from typing import Any
 import requests
 
 # On Airflow 3 alone: `from airflow.sdk import DAG, Asset` (asset() gives a Dataset on 2.11).
-from airflow_provider_wdt._compat import DAG, asset
+from airflow_provider_wdt.compat import DAG, asset
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator, WdtStockSyncOperator
 from airflow_provider_wdt.sensors.wdt import WdtPendingSyncSensor
 

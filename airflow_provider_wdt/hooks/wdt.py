@@ -18,7 +18,8 @@ from airflow_provider_wdt.paging import (
     validate_count,
     validate_position,
 )
-from airflow_provider_wdt.protocol import MAX_COUNT, Credentials, Paging, normalize_endpoint
+from airflow_provider_wdt.platform_facts import MAX_COUNT
+from airflow_provider_wdt.protocol import Credentials, Paging, normalize_endpoint
 from airflow_provider_wdt.stock_sync import (
     BATCH_CALC_STOCK,
     CALC_STOCK,
@@ -113,13 +114,24 @@ class WdtHook(BaseHook):
 
     # -- generic calls ---------------------------------------------------------------------------------
     def call(self, method: str, *args: Any) -> Any:
-        """Call any qjb method with its positional arguments; returns the answer's ``data`` (or None)."""
+        """Call any qjb method with its positional arguments; returns the answer's ``data`` (or None).
+
+        :param method: the qjb method name, e.g. ``"sales.StockSync.calcStock"``.
+        :param args: its positional arguments, sent as the JSON array body.
+        """
         return self.client.call(method, args).get("data")
 
     def call_paged(
         self, method: str, *args: Any, page_size: int, page_no: int = 0, calc_total: bool = True
     ) -> PagedResult:
-        """Call a paged query API (page_size/page_no/calc_total in the signed query string)."""
+        """Call a paged query API (page_size/page_no/calc_total in the signed query string).
+
+        :param method: the qjb method name.
+        :param args: its positional arguments.
+        :param page_size: rows per page.
+        :param page_no: the page, from 0.
+        :param calc_total: ask the platform for the total row count (``total_count`` of the result).
+        """
         payload = self.client.call(method, args, paging=Paging(page_size, page_no, calc_total))
         data = payload.get("data")
         total = payload.get("total_count", payload.get("total"))
@@ -129,9 +141,15 @@ class WdtHook(BaseHook):
 
     # -- stock sync family -----------------------------------------------------------------------------
     def get_pending_sync_ids(self, count: int = MAX_COUNT, position: int = 0) -> PendingSyncPage:
-        """One page of getSelfWaitSyncIdListOpen: rec_ids whose stock needs pushing, and the next position."""
-        count = validate_count(count)
-        position = validate_position(position)
+        """One page of getSelfWaitSyncIdListOpen: rec_ids whose stock needs pushing, and the next position.
+
+        :param count: ids per page, 10..5000 (the platform's limits).
+        :param position: the cursor: 0 for the start, or the ``position`` of the previous page.
+        """
+        return self._pending_page(validate_count(count), validate_position(position))
+
+    def _pending_page(self, count: int, position: int) -> PendingSyncPage:
+        # Arguments already checked: the pager calls this once per page.
         return parse_pending_page(self.call(GET_PENDING_SYNC_IDS, count, position))
 
     def iter_pending_sync_pages(
@@ -142,9 +160,15 @@ class WdtHook(BaseHook):
         max_pages: int | None = None,
         stats: PullStats | None = None,
     ) -> Iterator[PendingSyncPage]:
-        """Every page to the end of the list, each rec_id once (see :mod:`airflow_provider_wdt.paging`)."""
+        """Every page to the end of the list, each rec_id once (see :mod:`airflow_provider_wdt.paging`).
+
+        :param count: ids per page, 10..5000; checked once here, before the first request.
+        :param start_position: the cursor to start from (0 = the start of the list).
+        :param max_pages: stop after this many requests.
+        :param stats: filled in as pages arrive (pages, ids, position, why the pull stopped).
+        """
         return iter_new_ids_by_page(
-            self.get_pending_sync_ids,
+            self._pending_page,
             count=validate_count(count),
             start_position=validate_position(start_position, "start_position"),
             max_pages=max_pages,
@@ -152,29 +176,53 @@ class WdtHook(BaseHook):
         )
 
     def iter_pending_sync_ids(self, count: int = MAX_COUNT, start_position: int = 0) -> Iterator[int]:
-        """Every pending rec_id, each once, in the order the platform serves them."""
+        """Every pending rec_id, each once, in the order the platform serves them.
+
+        :param count: ids per page, 10..5000.
+        :param start_position: the cursor to start from (0 = the start of the list).
+        """
         for page in self.iter_pending_sync_pages(count, start_position):
             yield from page.rec_ids
 
     def calc_stock(self, rec_id: int, force_sync: bool = False) -> dict[str, Any]:
-        """calcStock: the quantity to push (``syn_stock``) and the fields to echo when reporting."""
+        """calcStock: the quantity to push (``syn_stock``) and the fields to echo when reporting.
+
+        :param rec_id: the pending item's rec_id.
+        :param force_sync: compute even when the platform would skip the item.
+        """
         return dict(self.call(CALC_STOCK, int(rec_id), bool(force_sync)) or {})
 
     def batch_calc_stock(self, rec_ids: Iterable[int], force_sync: bool = False) -> BatchCalcResult:
-        """batchCalcStock for several rec_ids in one call."""
+        """batchCalcStock for several rec_ids in one call.
+
+        :param rec_ids: the items to compute.
+        :param force_sync: compute even when the platform would skip an item.
+        """
         items = [{"api_goods_id": int(rec_id), "force_sync": bool(force_sync)} for rec_id in rec_ids]
         return parse_batch_calc(self.call(BATCH_CALC_STOCK, items))
 
     def sync_success(self, rec_id: int, info: Mapping[str, Any]) -> None:
-        """Report that the shop accepted the quantity; ``info`` echoes the calc result (see ``sync_info``)."""
+        """Report that the shop accepted the quantity (syncSuccess).
+
+        :param rec_id: the item pushed.
+        :param info: the calc result's fields echoed back, built with ``stock_sync.sync_info``.
+        """
         self.call(SYNC_SUCCESS, int(rec_id), dict(info))
 
     def sync_fail(self, rec_id: int, info: Mapping[str, Any]) -> None:
-        """Report that pushing to the shop failed; the item stays pending."""
+        """Report that pushing to the shop failed (syncFail); the item stays pending.
+
+        :param rec_id: the item that failed.
+        :param info: the calc result's fields echoed back with the reason, from ``stock_sync.sync_info``.
+        """
         self.call(SYNC_FAIL, int(rec_id), dict(info))
 
     def cancel_sync(self, rec_id: int, stock_change_count: int = -1) -> None:
-        """Cancel the sync in flight for one item."""
+        """Cancel the sync in flight for one item (cancelSync).
+
+        :param rec_id: the item.
+        :param stock_change_count: ``stockChangeCount`` as the platform documents it (its example is -1).
+        """
         self.call(CANCEL_SYNC, int(rec_id), int(stock_change_count))
 
     def get_server_time(self) -> Any:
