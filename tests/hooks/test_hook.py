@@ -205,7 +205,16 @@ def test_unreachable_host_is_transport_error_without_secrets(simulator: WdtSimul
         WdtHook("wdt_down").get_server_time()
     text = str(info.value)
     assert "wdtsim_salt" not in text and "sign=" not in text.replace("sign=***", "")
+    assert "refused" in text.lower()  # urllib3's wrapper is cut away, its cause kept
     assert info.value.__suppress_context__
+
+
+def test_transport_reasons_are_cut_to_size_and_lose_the_salt_and_secret(hook: WdtHook) -> None:
+    # A proxy or TLS layer may echo anything; the secret and salt go wherever they appear, not only in URLs.
+    client = hook.client
+    reason = client._clean(RuntimeError(f"upstream said wdtsim_secret and wdtsim_salt {'x' * 400}"))
+    assert "wdtsim_secret" not in reason and "wdtsim_salt" not in reason
+    assert reason.startswith("upstream said ") and reason.endswith("...") and len(reason) == 303
 
 
 def test_https_to_http_server_is_tls_error_not_retried(simulator: WdtSimulator, monkeypatch) -> None:
