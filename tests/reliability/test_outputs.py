@@ -73,16 +73,17 @@ def test_task_timeout_between_pages_leaves_nothing(rsim: WdtSimulator, tmp_path:
     from airflow_provider_wdt.hooks.wdt import WdtHook
 
     rsim.add_pending(80)
-    original = WdtHook.get_pending_sync_ids
+    original = WdtHook.call
     calls = {"n": 0}
 
-    def flaky(self: WdtHook, count: int = 5000, position: int = 0) -> Any:
+    # WdtHook.call is where every page request starts: the 4th page's raises before it is sent.
+    def flaky(self: WdtHook, method: str, *args: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 4:
             raise TaskTimeout("execution_timeout")
-        return original(self, count, position)
+        return original(self, method, *args)
 
-    monkeypatch.setattr(WdtHook, "get_pending_sync_ids", flaky)
+    monkeypatch.setattr(WdtHook, "call", flaky)
     op = WdtPendingSyncIdsOperator(
         task_id="t", wdt_conn_id="wdt_rel", count=10, output_path=str(tmp_path / "ids.json")
     )
