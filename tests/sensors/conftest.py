@@ -9,19 +9,14 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from airflow_provider_wdt.simulator import WdtSimulator
-from tests.conftest import set_connection
 
 AddLater = Callable[..., list[int]]
 
 
 @pytest.fixture
-def fast_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[WdtSimulator]:
+def fast_sim(make_sim: Callable[..., WdtSimulator]) -> WdtSimulator:
     """An empty simulator; ``wdt_default`` points at it and retries without waiting (fast fault tests)."""
-    with WdtSimulator(seed=11) as sim:
-        conn = sim.connection()
-        conn["extra"].update(retry_wait=0, rate_limit_wait=0)
-        set_connection(monkeypatch, "wdt_default", conn)
-        yield sim
+    return make_sim(seed=11)
 
 
 @pytest.fixture
