@@ -25,8 +25,18 @@ import pytest
 from airflow_provider_wdt.paging import PendingSyncPage, PullStats, iter_new_ids_by_page
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import set_connection
-from tests.reliability import harness
-from tests.reliability.harness import FATAL_CASES, FAULT_CASES, FULL_PULLS, FaultCase, ProgrammedFaults
+from tests.helpers import fast_connection
+from tests.reliability.environment import make_simulator
+from tests.reliability.faults import (
+    FATAL_CASES,
+    FAULT_CASES,
+    GAVE_UP,
+    MAX_ATTEMPTS,
+    FaultCase,
+    ProgrammedFaults,
+)
+from tests.reliability.invariants import check_invariant, expected_ids
+from tests.reliability.runners import FULL_PULLS, Outcome, TriggerFailed, run_operation
 
 pytestmark = pytest.mark.reliability
 
@@ -60,16 +70,16 @@ def run_case(
     tmp_path: Path,
     memory_root: str,
     monkeypatch: pytest.MonkeyPatch,
-) -> tuple[harness.Outcome, WdtSimulator, int, int, list[int]]:
-    with harness.make_simulator(pending=PENDING, seed=11, tie_mode=tie_mode) as sim:
-        set_connection(monkeypatch, "wdt_rel", harness.connection(sim, **case.extra))
-        expected = harness.expected_ids(sim, op)
+) -> tuple[Outcome, WdtSimulator, int, int, list[int]]:
+    with make_simulator(pending=PENDING, seed=11, tie_mode=tie_mode) as sim:
+        set_connection(monkeypatch, "wdt_rel", fast_connection(sim, **case.extra))
+        expected = expected_ids(sim, op)
         clean = clean_requests(sim, op)
         faults = sim.faults
         assert isinstance(faults, ProgrammedFaults)
         start = MID_PULL if op in FULL_PULLS else 1
         faults.at(start, lambda: case.program(sim, n))
-        outcome = harness.run_operation(
+        outcome = run_operation(
             op, "wdt_rel", count=COUNT, out_dir=tmp_path / "out", memory_root=memory_root, trigger_seconds=8
         )
         return outcome, sim, faults.requests, clean, expected
@@ -92,7 +102,7 @@ def test_transient_fault_is_survived(
     outcome, _, requests, clean, expected = run_case(
         case, op, case.transient_n, "from", tmp_path, memory_root, monkeypatch
     )
-    result = harness.check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
+    result = check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
     _row(matrix_row, case, op, "transient", result, requests, clean)
     assert result == "ok", outcome.error
     assert len(expected) == (PENDING if op in FULL_PULLS else COUNT)
@@ -108,9 +118,9 @@ def test_persistent_fault_fails_typed_and_clean(
     case: FaultCase, op: str, tmp_path: Path, memory_fs: str, monkeypatch, matrix_row
 ) -> None:
     memory_root = _memory_root(memory_fs)
-    n = harness.MAX_ATTEMPTS
+    n = MAX_ATTEMPTS
     outcome, _, requests, clean, expected = run_case(case, op, n, "after", tmp_path, memory_root, monkeypatch)
-    result = harness.check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
+    result = check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
     _row(matrix_row, case, op, "persistent", result, requests, clean)
     if op == "trigger":
         # The trigger's retries are its polls (max_retries 0, poll_interval apart): it outlasts the burst.
@@ -119,7 +129,7 @@ def test_persistent_fault_fails_typed_and_clean(
     assert result == case.error.__name__, outcome.error
     assert isinstance(outcome.error, case.error)
     message = str(outcome.error)
-    for needle in (*case.needles, harness.GAVE_UP):
+    for needle in (*case.needles, GAVE_UP):
         assert needle in message, f"{needle!r} missing from: {message}"
     start = MID_PULL if op in FULL_PULLS else 1
     assert requests == start - 1 + n
@@ -132,10 +142,10 @@ def test_fatal_fault_fails_at_once(
 ) -> None:
     memory_root = _memory_root(memory_fs)
     outcome, _, requests, clean, expected = run_case(case, op, 1, "from", tmp_path, memory_root, monkeypatch)
-    result = harness.check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
+    result = check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
     _row(matrix_row, case, op, "fatal", result, requests, clean)
     assert result == case.error.__name__, outcome.error
-    if isinstance(outcome.error, harness.TriggerFailed):
+    if isinstance(outcome.error, TriggerFailed):
         message = str(outcome.error.event["message"])
     else:
         assert isinstance(outcome.error, case.error)
@@ -164,13 +174,13 @@ def test_trigger_outlasted_by_endless_faults_times_out_naming_the_cause(
 ) -> None:
     """Every poll fails until the sensor's timeout: the timeout event says so, and why (not 'nothing
     pending'), so a dead endpoint is not mistaken for an empty list."""
-    with harness.make_simulator(pending=PENDING, seed=11) as sim:
-        set_connection(monkeypatch, "wdt_rel", harness.connection(sim, **case.extra))
+    with make_simulator(pending=PENDING, seed=11) as sim:
+        set_connection(monkeypatch, "wdt_rel", fast_connection(sim, **case.extra))
         case.program(sim, 10_000)
-        outcome = harness.run_operation("trigger", "wdt_rel", trigger_seconds=0.5, poll_interval=0.05)
+        outcome = run_operation("trigger", "wdt_rel", trigger_seconds=0.5, poll_interval=0.05)
         requests = sim.faults.requests  # type: ignore[attr-defined]
         sim.faults.clear()
-    assert isinstance(outcome.error, harness.TriggerFailed)
+    assert isinstance(outcome.error, TriggerFailed)
     event = outcome.error.event
     matrix_row(
         fault=case.name, operation="trigger", regime="endless", result="timeout", requests=requests, clean=1

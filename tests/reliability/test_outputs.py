@@ -21,7 +21,10 @@ from airflow_provider_wdt._compat import object_storage_path
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import REPO_ROOT
-from tests.reliability import harness
+from tests.helpers import RecordingTI, fast_connection
+from tests.reliability.faults import ProgrammedFaults
+from tests.reliability.invariants import leftovers
+from tests.reliability.runners import FILE_SUFFIX, run_operation
 
 pytestmark = pytest.mark.reliability
 
@@ -32,9 +35,9 @@ class TaskTimeout(BaseException):
     """Stands in for AirflowTaskTimeout: a BaseException, raised wherever the task happens to be."""
 
 
-def _faults(sim: WdtSimulator) -> harness.ProgrammedFaults:
+def _faults(sim: WdtSimulator) -> ProgrammedFaults:
     faults = sim.faults
-    assert isinstance(faults, harness.ProgrammedFaults)
+    assert isinstance(faults, ProgrammedFaults)
     return faults
 
 
@@ -43,7 +46,7 @@ def test_failed_pull_keeps_the_old_output(
     rsim: WdtSimulator, tmp_path: Path, memory_fs: str, kind: str
 ) -> None:
     rsim.add_pending(80)
-    fmt = harness.FILE_SUFFIX[kind]
+    fmt = FILE_SUFFIX[kind]
     target: Any
     root: str | None
     if kind == "op_memory":
@@ -57,15 +60,15 @@ def test_failed_pull_keeps_the_old_output(
         target.parent.mkdir()
         target.write_bytes(OLD)
     _faults(rsim).at(4, lambda: rsim.faults.http_error(1, 404))
-    outcome = harness.run_operation(
+    outcome = run_operation(
         kind, "wdt_rel", count=10, out_dir=tmp_path / "out", memory_root=root, trigger_seconds=1
     )
     assert isinstance(outcome.error, errors.WdtEndpointError)
     assert target.read_bytes() == OLD
-    found = harness.leftovers(tmp_path / "out" if root is None else None, root)
+    found = leftovers(tmp_path / "out" if root is None else None, root)
     assert found == [f"ids.{fmt}"] or (root is not None and len(found) == 1), found
     # and the next, successful run replaces it whole
-    ok = harness.run_operation(kind, "wdt_rel", count=10, out_dir=tmp_path / "out", memory_root=root)
+    ok = run_operation(kind, "wdt_rel", count=10, out_dir=tmp_path / "out", memory_root=root)
     assert ok.error is None and ok.ids == rsim.pending_ids()
 
 
@@ -87,7 +90,7 @@ def test_task_timeout_between_pages_leaves_nothing(rsim: WdtSimulator, tmp_path:
     op = WdtPendingSyncIdsOperator(
         task_id="t", wdt_conn_id="wdt_rel", count=10, output_path=str(tmp_path / "ids.json")
     )
-    ti = harness.RecordingTI()
+    ti = RecordingTI()
     with pytest.raises(TaskTimeout):
         op.execute({"ti": ti})  # type: ignore[arg-type, typeddict-item]
     assert list(tmp_path.iterdir()) == [] and ti.xcoms == {}
@@ -115,7 +118,7 @@ def test_alarm_inside_a_socket_read_leaves_nothing(rsim: WdtSimulator, tmp_path:
         faults.at(4, arm_when_slow)
         started = time.monotonic()
         with pytest.raises(TaskTimeout):
-            op.execute({"ti": harness.RecordingTI()})  # type: ignore[arg-type, typeddict-item]
+            op.execute({"ti": RecordingTI()})  # type: ignore[arg-type, typeddict-item]
         assert time.monotonic() - started < 2.5  # it really interrupted the 3 s wait
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -141,7 +144,7 @@ def test_hard_kill_mid_pull_never_leaves_a_partial_target(rsim: WdtSimulator, tm
     faults.at(5, lambda: rsim.faults.slow(1, 30.0))  # the pull hangs in the middle; we kill it then
     target = tmp_path / "ids.ndjson"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
-    env["AIRFLOW_CONN_WDT_KILL"] = json.dumps(harness.connection(rsim))
+    env["AIRFLOW_CONN_WDT_KILL"] = json.dumps(fast_connection(rsim))
     env["PYTHONPATH"] = str(REPO_ROOT)
     proc = subprocess.Popen(
         [sys.executable, "-c", KILL_SCRIPT, str(target)],
