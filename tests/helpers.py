@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import socket
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,16 @@ if TYPE_CHECKING:
 
 #: Extras that make the client's retries instant; max_retries stays at its default.
 FAST_EXTRA: dict[str, Any] = {"retry_wait": 0, "rate_limit_wait": 0}
+
+
+def isolate_airflow_env(home_prefix: str) -> None:
+    """For a script's fresh interpreter, before Airflow is imported: a throw-away AIRFLOW_HOME (unless one
+    is given), no example DAGs, no unit-test mode, and none of the caller's AIRFLOW_CONN_* connections."""
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix=home_prefix))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+    for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
+        del os.environ[name]
 
 
 def fast_connection(sim: WdtSimulator, sid: str | None = None, **extra: Any) -> dict[str, Any]:

@@ -63,6 +63,13 @@ class ProgrammedFaults(FaultPlan):
         return super()._random_fault(kind)
 
 
+def programmed_faults(sim: WdtSimulator) -> ProgrammedFaults:
+    """The ProgrammedFaults of a simulator made by ``environment.make_simulator``."""
+    faults = sim.faults
+    assert isinstance(faults, ProgrammedFaults), "not a simulator of environment.make_simulator"
+    return faults
+
+
 def fault_label(fault: Fault) -> str:
     if fault.kind in ("http_error", "db_error"):
         return f"{fault.kind}:{fault.status}"
@@ -99,9 +106,7 @@ def _skew(offset: float) -> Callable[[WdtSimulator, int], None]:
 def _skew_jump(sim: WdtSimulator, n: int) -> None:
     """The platform's clock is 10 min ahead, and jumps 10 min behind right after the client corrected."""
     sim.clock_offset = 600.0
-    faults = sim.faults
-    assert isinstance(faults, ProgrammedFaults)
-    faults.at(1, lambda: setattr(sim, "clock_offset", -600.0))
+    programmed_faults(sim).at(1, lambda: setattr(sim, "clock_offset", -600.0))
 
 
 def _revoke(sim: WdtSimulator, n: int) -> None:

@@ -8,6 +8,7 @@ import traceback
 from pathlib import Path
 
 from airflow_provider_wdt import errors
+from airflow_provider_wdt.paging import PendingSyncPage, PullStats, iter_new_ids_by_page
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.reliability.runners import FULL_PULLS, Outcome, TriggerFailed
 
@@ -18,6 +19,19 @@ def expected_ids(sim: WdtSimulator, kind: str, sid: str | None = None) -> list[i
         return sim.pending_ids(sid)
     ids, _ = sim.seller(sid).page(10, 0, sim.tie_mode, sim.server_wdt_time())
     return ids
+
+
+def clean_pages(sim: WdtSimulator, count: int) -> int:
+    """Requests a fault-free full pull of ``count`` ids a page makes, from the simulator's state (no HTTP)."""
+    seller, now = sim.seller(), sim.server_wdt_time()
+
+    def fetch(c: int, position: int) -> PendingSyncPage:
+        return PendingSyncPage(*seller.page(c, position, sim.tie_mode, now))
+
+    stats = PullStats()
+    for _ in iter_new_ids_by_page(fetch, count=count, stats=stats):
+        pass
+    return stats.pages
 
 
 def leftovers(out_dir: Path | None, memory_root: str | None) -> list[str]:

@@ -16,24 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import fast_connection, free_port, isolate_airflow_env
+
 if __name__ == "__main__":  # a fresh interpreter: no Airflow home of the user's, no stray connections
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="wdt-secrets-home-"))
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
-    for _name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
-        del os.environ[_name]
+    isolate_airflow_env("wdt-secrets-home-")
 
 from airflow_provider_wdt.simulator import WdtSimulator
-from tests.helpers import fast_connection, free_port
 from tests.reliability.environment import (
     SALT,
     SECRET,
@@ -48,7 +43,7 @@ from tests.reliability.faults import (
     SLOW_SECONDS,
     SLOW_TIMEOUT,
     FaultCase,
-    ProgrammedFaults,
+    programmed_faults,
 )
 from tests.reliability.runners import run_operation
 from tests.reliability.secrets_scan import SignRecorder
@@ -74,8 +69,7 @@ def _faults(
 
 
 def _mixed_retries(sim: WdtSimulator) -> None:
-    faults = sim.faults
-    assert isinstance(faults, ProgrammedFaults)
+    faults = programmed_faults(sim)
     faults.drop(1)
     faults.http_error(1, 503)
     faults.html(1)
@@ -138,8 +132,7 @@ def run_scenario(scenario: Scenario, op: str, workdir: Path, memory_root: str) -
                 conn[key] = value
         if op == "sensor_deferred":
             # The first poke finds nothing, so the sensor defers; ids appear for the trigger's polls.
-            faults = sim.faults
-            assert isinstance(faults, ProgrammedFaults)
+            faults = programmed_faults(sim)
             faults.at(2, lambda: sim.add_pending(15))
         out_dir = workdir / uuid.uuid4().hex[:8]
         with env_connection("wdt_secret", conn):

@@ -36,21 +36,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import fast_connection, isolate_airflow_env
+
 if __name__ == "__main__":  # a fresh interpreter: throw-away Airflow home, no stray connections
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="wdt-soak-home-"))
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    isolate_airflow_env("wdt-soak-home-")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")  # the retry warnings are the noise
-    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
-    for _name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
-        del os.environ[_name]
 
 from airflow_provider_wdt import errors
-from airflow_provider_wdt.paging import PendingSyncPage, PullStats, iter_new_ids_by_page
 from airflow_provider_wdt.simulator import WdtSimulator
-from tests.helpers import fast_connection
 from tests.reliability.environment import attach_memory_filesystem, env_connection, make_simulator
-from tests.reliability.faults import MAX_ATTEMPTS, SLOW_SECONDS, SLOW_TIMEOUT, ProgrammedFaults
-from tests.reliability.invariants import check_invariant, expected_ids
+from tests.reliability.faults import MAX_ATTEMPTS, SLOW_SECONDS, SLOW_TIMEOUT, programmed_faults
+from tests.reliability.invariants import check_invariant, clean_pages, expected_ids
 from tests.reliability.probes import open_fds, rss_mib
 from tests.reliability.runners import FULL_PULLS, OP_KINDS, Outcome, TriggerFailed, run_operation
 
@@ -99,18 +95,6 @@ class SoakFigures:
             series = getattr(self, name)
             data[name] = {"after_warmup": series[0], "end": series[-1], "max": max(series)} if series else {}
         return data
-
-
-def _clean_pages(sim: WdtSimulator, count: int) -> int:
-    seller, now = sim.seller(), sim.server_wdt_time()
-
-    def fetch(c: int, position: int) -> PendingSyncPage:
-        return PendingSyncPage(*seller.page(c, position, sim.tie_mode, now))
-
-    stats = PullStats()
-    for _ in iter_new_ids_by_page(fetch, count=count, stats=stats):
-        pass
-    return stats.pages
 
 
 def _server_connections(sim: WdtSimulator) -> int:
@@ -224,11 +208,10 @@ def run_scenario(scenario: Scenario, workdir: Path, memory_root: str) -> Scenari
     sim = make_simulator(pending=scenario.pending, seed=scenario.sim_seed, tie_mode=scenario.tie_mode)
     with sim:
         sim.clock_offset = scenario.skew
-        faults = sim.faults
-        assert isinstance(faults, ProgrammedFaults)
+        faults = programmed_faults(sim)
         expected = expected_ids(sim, op if op != "workflow" else "hook")
         full = op in (*FULL_PULLS, "workflow")
-        pages = _clean_pages(sim, scenario.count) if full else 1
+        pages = clean_pages(sim, scenario.count) if full else 1
         faults.random(scenario.probability, scenario.kinds, seed=scenario.fault_seed)
         with env_connection(CONN_ID, fast_connection(sim, **extra)):
             if op == "workflow":

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_wdt.paging import PendingSyncPage, PullStats, iter_new_ids_by_page
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import set_connection
 from tests.helpers import fast_connection
@@ -33,9 +32,9 @@ from tests.reliability.faults import (
     GAVE_UP,
     MAX_ATTEMPTS,
     FaultCase,
-    ProgrammedFaults,
+    programmed_faults,
 )
-from tests.reliability.invariants import check_invariant, expected_ids
+from tests.reliability.invariants import check_invariant, clean_pages, expected_ids
 from tests.reliability.runners import FULL_PULLS, Outcome, TriggerFailed, run_operation
 
 pytestmark = pytest.mark.reliability
@@ -51,15 +50,7 @@ def clean_requests(sim: WdtSimulator, op: str) -> int:
     """Requests a fault-free run makes, computed from the simulator's state without HTTP."""
     if op not in FULL_PULLS:
         return 1
-    seller, now = sim.seller(), sim.server_wdt_time()
-
-    def fetch(count: int, position: int) -> PendingSyncPage:
-        return PendingSyncPage(*seller.page(count, position, sim.tie_mode, now))
-
-    stats = PullStats()
-    for _ in iter_new_ids_by_page(fetch, count=COUNT, stats=stats):
-        pass
-    return stats.pages
+    return clean_pages(sim, COUNT)
 
 
 def run_case(
@@ -75,8 +66,7 @@ def run_case(
         set_connection(monkeypatch, "wdt_rel", fast_connection(sim, **case.extra))
         expected = expected_ids(sim, op)
         clean = clean_requests(sim, op)
-        faults = sim.faults
-        assert isinstance(faults, ProgrammedFaults)
+        faults = programmed_faults(sim)
         start = MID_PULL if op in FULL_PULLS else 1
         faults.at(start, lambda: case.program(sim, n))
         outcome = run_operation(
@@ -178,7 +168,7 @@ def test_trigger_outlasted_by_endless_faults_times_out_naming_the_cause(
         set_connection(monkeypatch, "wdt_rel", fast_connection(sim, **case.extra))
         case.program(sim, 10_000)
         outcome = run_operation("trigger", "wdt_rel", trigger_seconds=0.5, poll_interval=0.05)
-        requests = sim.faults.requests  # type: ignore[attr-defined]
+        requests = programmed_faults(sim).requests
         sim.faults.clear()
     assert isinstance(outcome.error, TriggerFailed)
     event = outcome.error.event

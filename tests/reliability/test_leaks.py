@@ -19,7 +19,7 @@ from tests.conftest import set_connection
 from tests.helpers import fast_connection, free_port
 from tests.reliability import soak
 from tests.reliability.environment import SALT
-from tests.reliability.faults import SLOW_TIMEOUT, ProgrammedFaults
+from tests.reliability.faults import SLOW_TIMEOUT, programmed_faults
 from tests.reliability.probes import open_fds
 from tests.reliability.runners import FULL_PULLS, run_operation
 
@@ -82,8 +82,7 @@ def test_operations_leave_no_keepalive_socket_after_timeouts(
 ) -> None:
     rsim.add_pending(30)
     set_connection(monkeypatch, "wdt_rel", fast_connection(rsim, timeout=SLOW_TIMEOUT))
-    faults = rsim.faults
-    assert isinstance(faults, ProgrammedFaults)
+    faults = programmed_faults(rsim)
     faults.at(2 if op in FULL_PULLS else 1, lambda: faults.slow(2, LEAK_SLOW))
     with no_cyclic_gc():
         outcome = run_operation(op, "wdt_rel", count=10, out_dir=tmp_path)
@@ -105,7 +104,7 @@ def test_cancelled_trigger_leaves_no_socket_or_thread(rsim: WdtSimulator) -> Non
 
         task = asyncio.ensure_future(consume())
         deadline = time.monotonic() + 10
-        while rsim.faults.requests == 0 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        while programmed_faults(rsim).requests == 0 and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -22,7 +22,7 @@ from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import REPO_ROOT
 from tests.helpers import RecordingTI, fast_connection
-from tests.reliability.faults import ProgrammedFaults
+from tests.reliability.faults import programmed_faults
 from tests.reliability.invariants import leftovers
 from tests.reliability.runners import FILE_SUFFIX, run_operation
 
@@ -33,12 +33,6 @@ OLD = b"old content, still valid\n"
 
 class TaskTimeout(BaseException):
     """Stands in for AirflowTaskTimeout: a BaseException, raised wherever the task happens to be."""
-
-
-def _faults(sim: WdtSimulator) -> ProgrammedFaults:
-    faults = sim.faults
-    assert isinstance(faults, ProgrammedFaults)
-    return faults
 
 
 @pytest.mark.parametrize("kind", ["op_json", "op_ndjson", "op_csv", "op_memory"])
@@ -59,7 +53,7 @@ def test_failed_pull_keeps_the_old_output(
         target = tmp_path / "out" / f"ids.{fmt}"
         target.parent.mkdir()
         target.write_bytes(OLD)
-    _faults(rsim).at(4, lambda: rsim.faults.http_error(1, 404))
+    programmed_faults(rsim).at(4, lambda: rsim.faults.http_error(1, 404))
     outcome = run_operation(
         kind, "wdt_rel", count=10, out_dir=tmp_path / "out", memory_root=root, trigger_seconds=1
     )
@@ -100,7 +94,7 @@ def test_alarm_inside_a_socket_read_leaves_nothing(rsim: WdtSimulator, tmp_path:
     """Airflow's execution_timeout is SIGALRM raising in the main thread: here it fires while the
     client waits for a slow answer in the middle of the pull."""
     rsim.add_pending(80)
-    _faults(rsim).at(4, lambda: rsim.faults.slow(1, 3.0))
+    programmed_faults(rsim).at(4, lambda: rsim.faults.slow(1, 3.0))
 
     def on_alarm(signum: int, frame: Any) -> None:
         raise TaskTimeout("execution_timeout")
@@ -110,7 +104,7 @@ def test_alarm_inside_a_socket_read_leaves_nothing(rsim: WdtSimulator, tmp_path:
         task_id="t", wdt_conn_id="wdt_rel", count=10, output_path=str(tmp_path / "ids.csv")
     )
     try:
-        faults = _faults(rsim)
+        faults = programmed_faults(rsim)
 
         def arm_when_slow() -> None:
             signal.setitimer(signal.ITIMER_REAL, 0.3)
@@ -140,7 +134,7 @@ def test_hard_kill_mid_pull_never_leaves_a_partial_target(rsim: WdtSimulator, tm
     """SIGKILL cannot be cleaned up after: the hidden temporary file may stay, the target never appears
     half-written (readers and the next run see no file or the old whole one)."""
     rsim.add_pending(200)
-    faults = _faults(rsim)
+    faults = programmed_faults(rsim)
     faults.at(5, lambda: rsim.faults.slow(1, 30.0))  # the pull hangs in the middle; we kill it then
     target = tmp_path / "ids.ndjson"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
