@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 import pytest
 
@@ -53,47 +53,44 @@ def clean_requests(sim: WdtSimulator, op: str) -> int:
     return clean_pages(sim, COUNT)
 
 
-def run_case(
-    case: FaultCase,
-    op: str,
-    n: int,
-    tie_mode: str,
-    tmp_path: Path,
-    memory_root: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> tuple[Outcome, WdtSimulator, int, int, list[int]]:
+class Run(NamedTuple):
+    outcome: Outcome
+    result: str  # check_invariant's: "ok" or the error's class name
+    requests: int
+    clean: int  # requests a fault-free run makes
+    expected: list[int]
+
+
+def run_case(case: FaultCase, op: str, n: int, tie_mode: str, regime: str, env: pytest.FixtureRequest) -> Run:
+    """Program ``n`` occurrences of ``case`` to start mid-run, run ``op``, check the invariant and add
+    the matrix row. ``env`` is the test's ``request`` (for tmp_path, memory_fs, monkeypatch, matrix_row)."""
+    tmp_path: Path = env.getfixturevalue("tmp_path")
+    memory_root = f"{env.getfixturevalue('memory_fs')}/{uuid.uuid4().hex[:10]}"
+    out_dir = tmp_path / "out"
     with make_simulator(pending=PENDING, seed=11, tie_mode=tie_mode) as sim:
-        set_connection(monkeypatch, "wdt_rel", fast_connection(sim, **case.extra))
+        set_connection(env.getfixturevalue("monkeypatch"), "wdt_rel", fast_connection(sim, **case.extra))
         expected = expected_ids(sim, op)
         clean = clean_requests(sim, op)
         faults = programmed_faults(sim)
         start = MID_PULL if op in FULL_PULLS else 1
         faults.at(start, lambda: case.program(sim, n))
         outcome = run_operation(
-            op, "wdt_rel", count=COUNT, out_dir=tmp_path / "out", memory_root=memory_root, trigger_seconds=8
+            op, "wdt_rel", count=COUNT, out_dir=out_dir, memory_root=memory_root, trigger_seconds=8
         )
-        return outcome, sim, faults.requests, clean, expected
-
-
-def _memory_root(memory_fs: str) -> str:
-    return f"{memory_fs}/{uuid.uuid4().hex[:10]}"
-
-
-def _row(matrix_row: Any, case: FaultCase, op: str, regime: str, result: str, requests: int, clean: int):
-    matrix_row(fault=case.name, operation=op, regime=regime, result=result, requests=requests, clean=clean)
+        requests = faults.requests
+    result = check_invariant(outcome, expected, out_dir=out_dir, memory_root=memory_root)
+    env.getfixturevalue("matrix_row")(
+        fault=case.name, operation=op, regime=regime, result=result, requests=requests, clean=clean
+    )
+    return Run(outcome, result, requests, clean, expected)
 
 
 @pytest.mark.parametrize("op", MATRIX_OPS)
 @pytest.mark.parametrize("case", FAULT_CASES, ids=lambda c: c.name)
-def test_transient_fault_is_survived(
-    case: FaultCase, op: str, tmp_path: Path, memory_fs: str, monkeypatch, matrix_row
-) -> None:
-    memory_root = _memory_root(memory_fs)
-    outcome, _, requests, clean, expected = run_case(
-        case, op, case.transient_n, "from", tmp_path, memory_root, monkeypatch
+def test_transient_fault_is_survived(case: FaultCase, op: str, request: pytest.FixtureRequest) -> None:
+    outcome, result, requests, clean, expected = run_case(
+        case, op, case.transient_n, "from", "transient", request
     )
-    result = check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
-    _row(matrix_row, case, op, "transient", result, requests, clean)
     assert result == "ok", outcome.error
     assert len(expected) == (PENDING if op in FULL_PULLS else COUNT)
     assert requests == clean + case.transient_n
@@ -105,13 +102,10 @@ PERSISTENT_CASES = [c for c in FAULT_CASES if c.transient_n > 1]  # skew is corr
 @pytest.mark.parametrize("op", MATRIX_OPS)
 @pytest.mark.parametrize("case", PERSISTENT_CASES, ids=lambda c: c.name)
 def test_persistent_fault_fails_typed_and_clean(
-    case: FaultCase, op: str, tmp_path: Path, memory_fs: str, monkeypatch, matrix_row
+    case: FaultCase, op: str, request: pytest.FixtureRequest
 ) -> None:
-    memory_root = _memory_root(memory_fs)
     n = MAX_ATTEMPTS
-    outcome, _, requests, clean, expected = run_case(case, op, n, "after", tmp_path, memory_root, monkeypatch)
-    result = check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
-    _row(matrix_row, case, op, "persistent", result, requests, clean)
+    outcome, result, requests, clean, _ = run_case(case, op, n, "after", "persistent", request)
     if op == "trigger":
         # The trigger's retries are its polls (max_retries 0, poll_interval apart): it outlasts the burst.
         assert result == "ok" and requests == clean + n
@@ -127,13 +121,8 @@ def test_persistent_fault_fails_typed_and_clean(
 
 @pytest.mark.parametrize("op", MATRIX_OPS)
 @pytest.mark.parametrize("case", FATAL_CASES, ids=lambda c: c.name)
-def test_fatal_fault_fails_at_once(
-    case: FaultCase, op: str, tmp_path: Path, memory_fs: str, monkeypatch, matrix_row
-) -> None:
-    memory_root = _memory_root(memory_fs)
-    outcome, _, requests, clean, expected = run_case(case, op, 1, "from", tmp_path, memory_root, monkeypatch)
-    result = check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
-    _row(matrix_row, case, op, "fatal", result, requests, clean)
+def test_fatal_fault_fails_at_once(case: FaultCase, op: str, request: pytest.FixtureRequest) -> None:
+    outcome, result, requests, _, _ = run_case(case, op, 1, "from", "fatal", request)
     assert result == case.error.__name__, outcome.error
     if isinstance(outcome.error, TriggerFailed):
         message = str(outcome.error.event["message"])
