@@ -25,8 +25,8 @@ from airflow_provider_wdt.errors import (
     WdtTlsError,
     WdtTransportError,
 )
+from airflow_provider_wdt.platform_facts import CLOCK_TOLERANCE
 from airflow_provider_wdt.protocol import (
-    CLOCK_TOLERANCE,
     Credentials,
     Paging,
     build_request,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_provider_wdt.errors import WdtConfigError, WdtPagingError
-from airflow_provider_wdt.protocol import MAX_COUNT, MIN_COUNT
+from airflow_provider_wdt.platform_facts import MAX_COUNT, MIN_COUNT
 
 #: What a sensor poke asks for: the smallest page the platform allows.
 PROBE_COUNT = MIN_COUNT

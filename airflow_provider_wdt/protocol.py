@@ -28,14 +28,11 @@ from airflow_provider_wdt.errors import (
     WdtServerError,
     WdtTimestampError,
 )
-
-API_VERSION = "1.0"
-#: 2012-01-01 00:00 Beijing time; qjb timestamps are seconds since then.
-WDT_EPOCH = 1325347200
-#: The platform accepts a timestamp within this many seconds of its own clock.
-CLOCK_TOLERANCE = 120
-RATE_LIMIT_MARKERS = ("超过每分钟最大调用频率限制", "超过每分钟最大并发次数限制")
-MIN_COUNT, MAX_COUNT = 10, 5000
+from airflow_provider_wdt.platform_facts import (
+    API_VERSION,
+    RATE_LIMIT_MARKERS,
+    WDT_EPOCH,
+)
 
 
 @dataclass(frozen=True, repr=False)

@@ -18,7 +18,8 @@ from airflow_provider_wdt.paging import (
     validate_count,
     validate_position,
 )
-from airflow_provider_wdt.protocol import MAX_COUNT, Credentials, Paging, normalize_endpoint
+from airflow_provider_wdt.platform_facts import MAX_COUNT
+from airflow_provider_wdt.protocol import Credentials, Paging, normalize_endpoint
 from airflow_provider_wdt.stock_sync import (
     BATCH_CALC_STOCK,
     CALC_STOCK,

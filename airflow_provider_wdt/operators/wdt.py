@@ -20,7 +20,7 @@ from airflow_provider_wdt.output import (
     target_exists,
 )
 from airflow_provider_wdt.paging import PendingIdsPull, validate_count, validate_position
-from airflow_provider_wdt.protocol import MAX_COUNT
+from airflow_provider_wdt.platform_facts import MAX_COUNT
 
 if TYPE_CHECKING:
     from airflow_provider_wdt.hooks.wdt import WdtHook

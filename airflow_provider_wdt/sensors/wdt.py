@@ -35,6 +35,11 @@ class WdtPendingSyncSensor(BaseSensorOperator):
     in deferrable mode. Transient errors are retried by the hook; persistent ones fail the task with the
     hook's typed error (:mod:`airflow_provider_wdt.errors`).
 
+    ``count`` is the size of that one probe page, not how many goods are pending. The cursor is a
+    ``disable_syn_until`` value, so a page does not end inside a group of ids that share one: it stops
+    before the group and may hold fewer than 10 ids (7 or 9 in real runs) while hundreds wait. For all
+    of them use ``WdtPendingSyncIdsOperator``: it follows ``position`` to the end and pushes ``id_count``.
+
     :param wdt_conn_id: the WDT connection (templated).
     :param position: cursor to probe from, 0 = the start of the list (templated).
     :param deferrable: wait in the triggerer, polling every ``poke_interval`` seconds, after a first poke
