@@ -13,7 +13,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from airflow_provider_wdt.simulator.signing import WDT_EPOCH, compute_sign
+from airflow_provider_wdt.platform_facts import WDT_EPOCH
+from airflow_provider_wdt.simulator.signing import compute_sign
 
 
 def wdt_now(offset: float = 0.0) -> int:
