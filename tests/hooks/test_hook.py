@@ -9,6 +9,7 @@ import pytest
 
 from airflow_provider_wdt import errors
 from airflow_provider_wdt.hooks.wdt import WdtHook
+from airflow_provider_wdt.paging import PullStats
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.stock_sync import sync_info
 from tests.conftest import set_connection
@@ -319,3 +320,22 @@ def test_unknown_method_names_the_method(hook: WdtHook, simulator: WdtSimulator)
     with pytest.raises(errors.WdtApiError, match=re.escape("no.Such.method")):
         hook.call("no.Such.method")
     assert simulator.request_count == 1
+
+
+@pytest.mark.parametrize("tie_mode", ["after", "from"])
+def test_pull_stats_count_pages_ids_repeats_and_the_last_position(
+    hook: WdtHook, simulator: WdtSimulator, tie_mode: str
+) -> None:
+    simulator.tie_mode = tie_mode
+    simulator.add_pending(95)
+    stats = PullStats()
+    pages = list(hook.iter_pending_sync_pages(count=10, stats=stats))
+    ids = [rec_id for page in pages for rec_id in page.rec_ids]
+    assert len(ids) == len(set(ids)) == 95 and stats.ids == 95
+    assert stats.pages == simulator.request_count == len(pages) + 1  # one more request finds the end
+    assert stats.position == pages[-1].position and stats.stopped_by == "end of list"
+    # Replay the same requests raw: every id served beyond the 95 distinct ones was a dropped repeat.
+    positions = [0] + [int(page.position or 0) for page in pages]
+    served = sum([len(hook.get_pending_sync_ids(10, position).rec_ids) for position in positions])
+    assert stats.duplicates_dropped == served - 95
+    assert (stats.duplicates_dropped > 0) == (tie_mode == "from")

@@ -22,6 +22,7 @@ from airflow_provider_wdt.errors import WdtAuthError, WdtConfigError, WdtServerE
 from airflow_provider_wdt.sensors.wdt import WdtPendingSyncSensor
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
+from tests.conftest import set_connection
 from tests.sensors.conftest import AddLater
 
 PENDING = "sales.StockSync.getSelfWaitSyncIdListOpen"
@@ -266,3 +267,10 @@ def test_malformed_trigger_event_is_a_clear_error(missing: str) -> None:
     del event[missing]
     with pytest.raises(AirflowException, match=f"trigger event lacks {missing}"):
         sensor(deferrable=True).execute_complete({}, event)
+
+
+def test_deferral_hands_the_sensors_connection_to_the_trigger(fast_sim: WdtSimulator, monkeypatch) -> None:
+    set_connection(monkeypatch, "wdt_other_seller", fast_sim.connection())
+    with pytest.raises(TaskDeferred) as excinfo:
+        sensor(wdt_conn_id="wdt_other_seller", deferrable=True).execute({})
+    assert excinfo.value.trigger.serialize()[1]["wdt_conn_id"] == "wdt_other_seller"

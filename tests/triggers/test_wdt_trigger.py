@@ -13,6 +13,7 @@ import pytest
 from airflow_provider_wdt._compat import TriggerEvent
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
+from tests.conftest import set_connection
 from tests.sensors.conftest import WRONG_SECRET, AddLater
 
 
@@ -200,3 +201,20 @@ def test_cancellation_stops_polling(fast_sim: WdtSimulator) -> None:
     assert polls >= 2
     time.sleep(0.3)
     assert fast_sim.request_count == polls
+
+
+def test_its_own_timeout_and_backoff_override_the_connection(fast_sim: WdtSimulator, monkeypatch) -> None:
+    # The connection says 30 s per request and 30 s backoff; the trigger's arguments must win.
+    conn = fast_sim.connection()
+    conn["extra"] = {**conn["extra"], "timeout": 30, "retry_wait": 30}
+    set_connection(monkeypatch, "wdt_slow_settings", conn)
+    fast_sim.add_pending(2)
+    fast_sim.faults.slow(1, seconds=3)
+    fast_sim.faults.http_error(1, status=502)
+    started = time.monotonic()
+    trigger = WdtPendingSyncTrigger(
+        wdt_conn_id="wdt_slow_settings", poll_interval=30, request_timeout=0.5, max_retries=2, retry_wait=0
+    )
+    payload = one_event(trigger)
+    assert payload["status"] == "success"
+    assert time.monotonic() - started < 3  # 0.5 s timeout, then two instant retries
