@@ -12,6 +12,7 @@ import pytest
 from airflow_provider_wdt.hooks.wdt import WdtHook
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import set_connection
+from tests.helpers import free_port
 
 
 @pytest.fixture
@@ -46,15 +47,23 @@ def _conn(simulator: WdtSimulator, **extra: object) -> dict:
     return conn
 
 
+def timed_test(
+    monkeypatch: pytest.MonkeyPatch, conn: dict, port: int | None = None
+) -> tuple[bool, str, float]:
+    """(ok, message, seconds) of test_connection on ``conn``, pointed at ``port`` on 127.0.0.1 if given."""
+    if port is not None:
+        conn["host"] = f"http://127.0.0.1:{port}/openapi"
+    set_connection(monkeypatch, "wdt_under_test", conn)
+    started = time.monotonic()
+    ok, message = WdtHook("wdt_under_test").test_connection()
+    return ok, message, time.monotonic() - started
+
+
 def test_silent_host_answers_within_the_default_test_timeout(
     simulator: WdtSimulator, silent_host: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    conn = _conn(simulator)  # the default timeout (30 s) and 3 retries would take minutes
-    conn["host"] = f"http://127.0.0.1:{silent_host}/openapi"
-    set_connection(monkeypatch, "wdt_silent", conn)
-    started = time.monotonic()
-    ok, message = WdtHook("wdt_silent").test_connection()
-    elapsed = time.monotonic() - started
+    # The default timeout (30 s) and 3 retries would take minutes.
+    ok, message, elapsed = timed_test(monkeypatch, _conn(simulator), silent_host)
     assert not ok and "no answer" in message and "within 10 s" in message
     assert 9 <= elapsed < 15, elapsed
 
@@ -62,23 +71,17 @@ def test_silent_host_answers_within_the_default_test_timeout(
 def test_test_timeout_extra_sets_the_wait(
     simulator: WdtSimulator, silent_host: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    conn = _conn(simulator, test_timeout=0.5)
-    conn["host"] = f"http://127.0.0.1:{silent_host}/openapi"
-    set_connection(monkeypatch, "wdt_silent", conn)
-    started = time.monotonic()
-    ok, message = WdtHook("wdt_silent").test_connection()
+    ok, message, elapsed = timed_test(monkeypatch, _conn(simulator, test_timeout=0.5), silent_host)
     assert not ok and "within 0.5 s" in message
-    assert time.monotonic() - started < 3
+    assert elapsed < 3
 
 
 def test_failure_is_not_retried(simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    set_connection(monkeypatch, "wdt_default", _conn(simulator))
     simulator.faults.http_error(n=3, status=503)
-    started = time.monotonic()
-    ok, message = WdtHook().test_connection()
+    ok, message, elapsed = timed_test(monkeypatch, _conn(simulator))
     assert not ok and "503" in message
     assert simulator.request_count == 1  # a retry would have waited retry_wait (5 s) and sent again
-    assert time.monotonic() - started < 3
+    assert elapsed < 3
 
 
 def test_success_leaves_the_hooks_own_settings_alone(
@@ -92,13 +95,6 @@ def test_success_leaves_the_hooks_own_settings_alone(
 
 
 def test_closed_port_fails_at_once(monkeypatch: pytest.MonkeyPatch, simulator: WdtSimulator) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    conn = _conn(simulator)
-    conn["host"] = f"http://127.0.0.1:{port}/openapi"
-    set_connection(monkeypatch, "wdt_closed", conn)
-    started = time.monotonic()
-    ok, message = WdtHook("wdt_closed").test_connection()
+    ok, message, elapsed = timed_test(monkeypatch, _conn(simulator), free_port())
     assert not ok and "could not reach" in message
-    assert time.monotonic() - started < 3
+    assert elapsed < 3

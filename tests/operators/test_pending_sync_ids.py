@@ -97,6 +97,9 @@ def test_max_ids_on_a_page_boundary_stops_without_another_request(make_sim, ti) 
     before = sim.request_count
     assert pull(ti, count=10, max_ids=len(first_page)) == first_page
     assert sim.request_count - before == 1
+    # The page was delivered whole, so a resume starts after it, not at its beginning again.
+    resumed = pull(RecordingTI(), count=10, start_position=ti.xcoms["position"], max_pages=1)
+    assert resumed and not set(resumed) & set(first_page)
 
 
 def test_max_pages_stops_and_a_resume_continues_exactly(make_sim, ti) -> None:

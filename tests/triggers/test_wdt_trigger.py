@@ -14,7 +14,7 @@ from airflow_provider_wdt._compat import TriggerEvent
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
 from tests.conftest import set_connection
-from tests.sensors.conftest import AddLater
+from tests.sensors.conftest import WRONG_SECRET, AddLater
 
 
 def events(trigger: WdtPendingSyncTrigger, timeout: float = 15) -> list[dict[str, Any]]:
@@ -135,17 +135,14 @@ def test_in_poll_retries_when_asked(fast_sim: WdtSimulator) -> None:
     assert time.monotonic() - started < 5  # no poll_interval sleep: the hook's retries did it
 
 
-def test_auth_failure_ends_at_once(fast_sim: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    conn = fast_sim.connection()
-    conn["password"] = "wrong_secret:wdtsim_salt"
-    set_connection(monkeypatch, "wdt_bad", conn)
+def test_auth_failure_ends_at_once(fast_sim: WdtSimulator, wrong_secret_conn: str) -> None:
     started = time.monotonic()
-    payload = one_event(WdtPendingSyncTrigger(wdt_conn_id="wdt_bad", poll_interval=30, max_retries=3))
+    payload = one_event(WdtPendingSyncTrigger(wdt_conn_id=wrong_secret_conn, poll_interval=30, max_retries=3))
     assert time.monotonic() - started < 5
     assert payload["status"] == "error"
     assert payload["error_type"] == "WdtAuthError"
     assert payload["message"]
-    assert "wrong_secret" not in json.dumps(payload)
+    assert WRONG_SECRET not in json.dumps(payload)
     assert fast_sim.request_count == 1
 
 
@@ -204,3 +201,20 @@ def test_cancellation_stops_polling(fast_sim: WdtSimulator) -> None:
     assert polls >= 2
     time.sleep(0.3)
     assert fast_sim.request_count == polls
+
+
+def test_its_own_timeout_and_backoff_override_the_connection(fast_sim: WdtSimulator, monkeypatch) -> None:
+    # The connection says 30 s per request and 30 s backoff; the trigger's arguments must win.
+    conn = fast_sim.connection()
+    conn["extra"] = {**conn["extra"], "timeout": 30, "retry_wait": 30}
+    set_connection(monkeypatch, "wdt_slow_settings", conn)
+    fast_sim.add_pending(2)
+    fast_sim.faults.slow(1, seconds=3)
+    fast_sim.faults.http_error(1, status=502)
+    started = time.monotonic()
+    trigger = WdtPendingSyncTrigger(
+        wdt_conn_id="wdt_slow_settings", poll_interval=30, request_timeout=0.5, max_retries=2, retry_wait=0
+    )
+    payload = one_event(trigger)
+    assert payload["status"] == "success"
+    assert time.monotonic() - started < 3  # 0.5 s timeout, then two instant retries
