@@ -48,6 +48,21 @@ test-airflow2: $(VENV2)/.installed
 
 test: lint test-airflow3 test-airflow2
 
+# Builds sdist and wheel, installs the wheel alone with Airflow into a fresh venv outside the checkout, and
+# checks providers list, the simulator CLI, a DAG using operator and sensor, py.typed and twine check.
+.PHONY: test-wheel
+test-wheel: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/e2e/test_built_wheel.py $(PYTEST_ARGS)
+
+# Mutation testing (mutmut, configured in pyproject.toml) over the modules that carry the behaviour; slow
+# (about half an hour on 2 cores), so not part of CI. Survivors: `$(VENV)/bin/mutmut results`, `... show NAME`.
+.PHONY: mutants
+mutants: $(VENV)/.installed
+	$(UV_INSTALL) --python $(VENV)/bin/python "mutmut==3.8.1"
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children 2
+	$(VENV)/bin/python -m tests.mutation_report
+
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.pull_bench
 
@@ -58,4 +73,4 @@ simulator: $(VENV)/.installed
 	$(VENV)/bin/python -m airflow_provider_wdt.simulator --port 8650 --pending 1000
 
 clean:
-	rm -rf $(VENV) $(VENV2) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(VENV2) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info mutants

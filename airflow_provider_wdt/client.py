@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from airflow_provider_wdt.connection_fields import default
 from airflow_provider_wdt.errors import (
     WdtError,
     WdtRateLimitError,
@@ -24,8 +25,8 @@ from airflow_provider_wdt.errors import (
     WdtTlsError,
     WdtTransportError,
 )
+from airflow_provider_wdt.platform_facts import CLOCK_TOLERANCE
 from airflow_provider_wdt.protocol import (
-    CLOCK_TOLERANCE,
     Credentials,
     Paging,
     build_request,
@@ -44,13 +45,16 @@ MAX_BACKOFF = 300.0
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """Per-connection knobs; the names match the connection's Extra fields."""
+    """Per-connection knobs; the names and defaults are the connection's extras (connection_fields)."""
 
-    timeout: float = 30.0
-    max_retries: int = 3
-    retry_wait: float = 1.0
-    rate_limit_wait: float = 60.0
-    multi_seller: bool = False
+    timeout: float = default("timeout")
+    test_timeout: float = default("test_timeout")
+    max_retries: int = default("max_retries")
+    retry_wait: float = default("retry_wait")
+    rate_limit_wait: float = default("rate_limit_wait")
+    calls_per_minute: int | None = default("calls_per_minute")
+    max_concurrency: int = default("max_concurrency")
+    multi_seller: bool = default("multi_seller")
 
 
 class _RedactQueryFilter(logging.Filter):

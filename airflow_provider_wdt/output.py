@@ -72,7 +72,7 @@ class IdEncoder:
 
     def chunk(self, ids: Iterable[int]) -> str:
         # int.__repr__ formats any int (bool as 1/0) and raises TypeError for anything else, so a stray
-        # string can never end up in the file; map() keeps the per-id work in C (2x a generator expression).
+        # string can never end up in the file.
         if self.fmt != "json":
             lines = "\n".join(map(int.__repr__, ids))
             return lines + "\n" if lines else ""

@@ -17,11 +17,16 @@ did not move, the pull cannot make progress (a group of equal disable_syn_until 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from airflow_provider_wdt.errors import WdtConfigError, WdtPagingError
-from airflow_provider_wdt.protocol import MAX_COUNT, MIN_COUNT
+from airflow_provider_wdt.platform_facts import MAX_COUNT, MIN_COUNT
+
+#: What a sensor poke asks for: the smallest page the platform allows.
+PROBE_COUNT = MIN_COUNT
 
 
 @dataclass(frozen=True)
@@ -128,3 +133,120 @@ def iter_new_ids_by_page(
         stats.ids += len(new_ids)
         if new_ids:
             yield PendingSyncPage(new_ids, position)
+
+
+class PendingPageSource(Protocol):
+    """What :class:`PendingIdsPull` pulls from (``WdtHook.iter_pending_sync_pages``)."""
+
+    def iter_pending_sync_pages(
+        self,
+        count: Any = ...,
+        start_position: int = ...,
+        *,
+        max_pages: int | None = ...,
+        stats: PullStats | None = ...,
+    ) -> Iterator[PendingSyncPage]: ...
+
+
+class _Log(Protocol):
+    """The part of ``self.log`` used here (a stdlib logger on Airflow 2, structlog on Airflow 3)."""
+
+    def info(self, msg: str, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: str, /, *args: Any) -> Any: ...
+
+
+class PendingIdsPull:
+    """One run over the pages for the operator: the max_ids cap, the position to resume from, and
+    progress logging. ``source`` is the hook (anything with ``iter_pending_sync_pages``)."""
+
+    def __init__(
+        self,
+        source: PendingPageSource,
+        count: int | str,
+        start_position: int,
+        max_ids: int | None,
+        max_pages: int | None,
+        progress_every_pages: int,
+        log: _Log,
+    ) -> None:
+        self.source = source
+        self.count = count
+        self.start_position = start_position
+        self.max_ids = max_ids
+        self.max_pages = max_pages
+        self.progress_every_pages = progress_every_pages
+        self.log = log
+        self.stats = PullStats()
+        self.delivered = 0
+        self.started = time.monotonic()
+        self._cut_page = False
+        self._last_whole_position = start_position
+        self._logged_pages = 0
+
+    @property
+    def position(self) -> int:
+        """Where the next pull should start: after the last page delivered whole."""
+        if self._cut_page or self.stats.position is None:
+            return self._last_whole_position
+        return self.stats.position
+
+    def chunks(self) -> Iterator[list[int]]:
+        """The new ids of each page, cut at max_ids; the hook's pager dedupes and detects the end."""
+        pages = self.source.iter_pending_sync_pages(
+            self.count, self.start_position, max_pages=self.max_pages, stats=self.stats
+        )
+        for page in pages:
+            ids = page.rec_ids
+            room = None if self.max_ids is None else self.max_ids - self.delivered
+            if room is not None and len(ids) > room:
+                ids = ids[:room]
+                self._cut_page = True
+            yield ids
+            self.delivered += len(ids)
+            if not self._cut_page and page.position is not None:
+                self._last_whole_position = page.position
+            self._log_progress()
+            if room is not None and len(ids) >= room:
+                self.stats.stopped_by = "max_ids"
+                left = (
+                    f"{len(page.rec_ids) - len(ids)} more ids on the last page and " if self._cut_page else ""
+                )
+                self.stats.cut.append(
+                    f"max_ids={self.max_ids} reached; {left}possibly more pending after position "
+                    f"{self.position}"
+                )
+                return
+
+    def _log_progress(self) -> None:
+        if self.stats.pages - self._logged_pages < self.progress_every_pages:
+            return
+        self._logged_pages = self.stats.pages
+        self.log.info(
+            "WDT pending ids: %d pages, %d ids so far, %.0f ids/s, position %s",
+            self.stats.pages,
+            self.delivered,
+            self._rate(),
+            self.stats.position,
+        )
+
+    def _rate(self) -> float:
+        return self.delivered / max(time.monotonic() - self.started, 1e-6)
+
+    def log_summary(self, requests_sent: int, output: str) -> None:
+        for cut in self.stats.cut:
+            self.log.warning("WDT pending ids: stopped early: %s.", cut)
+        self.log.info(
+            "WDT pending ids: %d ids in %d pages (%d repeats across pages dropped), %.1f s, %.0f ids/s, "
+            "%d HTTP requests; position %d -> %d; stopped by %s; output: %s",
+            self.delivered,
+            self.stats.pages,
+            self.stats.duplicates_dropped,
+            time.monotonic() - self.started,
+            self._rate(),
+            requests_sent,
+            self.start_position,
+            self.position,
+            self.stats.stopped_by,
+            output,
+        )

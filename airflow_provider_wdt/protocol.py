@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_provider_wdt.connection_fields import EXTRA_FIELDS_BY_NAME, PRODUCTION_ENDPOINT, STANDARD_LABELS
 from airflow_provider_wdt.errors import (
     WdtApiError,
     WdtArgumentError,
@@ -27,16 +28,11 @@ from airflow_provider_wdt.errors import (
     WdtServerError,
     WdtTimestampError,
 )
-
-PRODUCTION_ENDPOINT = "http://wdt.wangdian.cn/openapi"
-TEST_ENDPOINT = "http://47.92.239.46/openapi"
-API_VERSION = "1.0"
-#: 2012-01-01 00:00 Beijing time; qjb timestamps are seconds since then.
-WDT_EPOCH = 1325347200
-#: The platform accepts a timestamp within this many seconds of its own clock.
-CLOCK_TOLERANCE = 120
-RATE_LIMIT_MARKERS = ("超过每分钟最大调用频率限制", "超过每分钟最大并发次数限制")
-MIN_COUNT, MAX_COUNT = 10, 5000
+from airflow_provider_wdt.platform_facts import (
+    API_VERSION,
+    RATE_LIMIT_MARKERS,
+    WDT_EPOCH,
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -54,10 +50,15 @@ class Credentials:
     ) -> Credentials:
         """Validate the three fields as a user types them; errors name the field to fix."""
         if not sid or not sid.strip():
-            raise WdtConfigError("The WDT connection has no sid (卖家账号): put it in the Login field.")
+            raise WdtConfigError(
+                f"The WDT connection has no sid (卖家账号): fill in {STANDARD_LABELS['login']!r} "
+                "(the Login field)."
+            )
         if not appkey or not appkey.strip():
             raise WdtConfigError(
-                'The WDT connection has no appkey (接口账号): set it in Extra as {"appkey": "..."}.'
+                f"The WDT connection has no appkey (接口账号): fill in "
+                f"{EXTRA_FIELDS_BY_NAME['appkey'].label!r} in the connection form, "
+                'or set Extra {"appkey": "..."}.'
             )
         secret, salt = split_appsecret(appsecret)
         return cls(sid=sid.strip(), appkey=appkey.strip(), secret=secret, salt=salt)
@@ -70,7 +71,8 @@ def split_appsecret(appsecret: str | None) -> tuple[str, str]:
     """Split ``secret:salt`` at the first colon; both halves must be non-empty."""
     if not appsecret:
         raise WdtConfigError(
-            "The WDT connection has no appsecret: put it in the Password field as secret:salt."
+            f"The WDT connection has no appsecret: fill in {STANDARD_LABELS['password']!r} "
+            "(the Password field) as secret:salt."
         )
     secret, colon, salt = appsecret.strip().partition(":")
     if not colon:
@@ -87,7 +89,8 @@ def split_appsecret(appsecret: str | None) -> tuple[str, str]:
 def normalize_endpoint(host: str | None, port: int | None = None) -> str:
     """The endpoint URL from the connection's host: empty is production; ``/openapi`` is added if missing.
 
-    ``port`` (the connection's Port field) applies when the host names none.
+    ``port`` (the connection's Port field) applies when the host names none; if both name one, they
+    must agree (Airflow 3's Test button needs Port filled in, so users fill in both).
     """
     if not host or not host.strip():
         return PRODUCTION_ENDPOINT
@@ -103,7 +106,14 @@ def normalize_endpoint(host: str | None, port: int | None = None) -> str:
         host_port = parts.port
     except ValueError:
         raise WdtConfigError(f"The WDT connection's host {host!r} has an invalid port.") from None
-    netloc = parts.netloc if port is None or host_port is not None else f"{parts.netloc}:{int(port)}"
+    if port is not None and host_port is not None and int(port) != host_port:
+        raise WdtConfigError(
+            f"The WDT connection's Port ({port}) differs from the port in its host URL ({host_port}): "
+            "make them equal or clear one."
+        )
+    scheme_port = 443 if parts.scheme == "https" else 80
+    add_port = port is not None and host_port is None and int(port) != scheme_port
+    netloc = f"{parts.netloc}:{port}" if add_port else parts.netloc
     path = parts.path.rstrip("/")
     if not path.endswith("/openapi"):
         path += "/openapi"

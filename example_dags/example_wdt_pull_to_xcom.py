@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-# On Airflow 3 alone this is `from airflow.sdk import DAG, task`; _compat picks the 2.11 imports there.
-from airflow_provider_wdt._compat import DAG, task
-from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator
+# On Airflow 3 alone: `from airflow.sdk import DAG, task` (compat picks the 2.11 imports there).
+from airflow_provider_wdt.compat import DAG, task
+from airflow_provider_wdt.operators.wdt import XCOM_POSITION, WdtPendingSyncIdsOperator
 
 log = logging.getLogger(__name__)
 
@@ -50,4 +50,4 @@ with DAG(
         return {"count": len(rec_ids), "min": min(rec_ids), "max": max(rec_ids), "position": position}
 
     # The XComArgs stand for the values; Airflow passes the real ones when the task runs.
-    summarize(pull.output, pull.output["position"])  # type: ignore[arg-type, index]
+    summarize(pull.output, pull.output[XCOM_POSITION])  # type: ignore[arg-type, index]

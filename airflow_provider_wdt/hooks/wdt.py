@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from airflow_provider_wdt import connection_fields as fields
 from airflow_provider_wdt._compat import BaseHook, mask_secret
 from airflow_provider_wdt.client import ClientSettings, WdtClient
 from airflow_provider_wdt.errors import WdtConfigError, WdtError
@@ -17,7 +18,8 @@ from airflow_provider_wdt.paging import (
     validate_count,
     validate_position,
 )
-from airflow_provider_wdt.protocol import MAX_COUNT, Credentials, Paging, normalize_endpoint
+from airflow_provider_wdt.platform_facts import MAX_COUNT
+from airflow_provider_wdt.protocol import Credentials, Paging, normalize_endpoint
 from airflow_provider_wdt.stock_sync import (
     BATCH_CALC_STOCK,
     CALC_STOCK,
@@ -30,15 +32,6 @@ from airflow_provider_wdt.stock_sync import (
     parse_batch_calc,
     parse_pending_page,
 )
-
-#: Optional connection extras, their types and defaults (the names users put in Extra).
-EXTRA_DEFAULTS: dict[str, Any] = {
-    "timeout": 30.0,
-    "max_retries": 3,
-    "retry_wait": 1.0,
-    "rate_limit_wait": 60.0,
-    "multi_seller": False,
-}
 
 
 @dataclass(frozen=True)
@@ -54,14 +47,21 @@ class WdtHook(BaseHook):
 
     Connection fields: Host = endpoint URL (empty: production), Login = sid (卖家账号),
     Password = appsecret (``secret:salt``), Extra ``{"appkey": "..."}`` (接口账号) plus the optional
-    ``timeout``, ``max_retries``, ``retry_wait``, ``rate_limit_wait`` and ``multi_seller``.
+    extras of :mod:`airflow_provider_wdt.connection_fields` (``timeout``, ``max_retries``, ...).
     Keyword arguments given here override the extras. Nothing is looked up until the first call.
+
+    :param wdt_conn_id: the Airflow connection of type ``wdt`` to use.
+    :param timeout: seconds per request (overrides the ``timeout`` extra).
+    :param max_retries: retries of retryable failures (overrides ``max_retries``).
+    :param retry_wait: first backoff wait in seconds (overrides ``retry_wait``).
+    :param rate_limit_wait: seconds to wait after a rate-limit answer (overrides ``rate_limit_wait``).
+    :param multi_seller: send ``Connection: close`` (overrides ``multi_seller``).
     """
 
     conn_name_attr = "wdt_conn_id"
     default_conn_name = "wdt_default"
-    conn_type = "wdt"
-    hook_name = "WDT 旺店通 ERP (qjb)"
+    conn_type = fields.CONN_TYPE
+    hook_name = fields.HOOK_NAME
 
     def __init__(
         self,
@@ -95,12 +95,14 @@ class WdtHook(BaseHook):
                 "WdtHook needs a connection of type 'wdt'."
             )
         extra = conn.extra_dejson
-        credentials = Credentials.from_connection_fields(conn.login, _extra(extra, "appkey"), conn.password)
+        credentials = Credentials.from_connection_fields(
+            conn.login, fields.extra_value(extra, "appkey"), conn.password
+        )
         # The password is masked by Airflow as a whole; its halves and the salt in URLs are not.
         mask_secret(credentials.secret)
         mask_secret(credentials.salt)
         endpoint = normalize_endpoint(conn.host, conn.port or None)
-        settings = _settings(self.wdt_conn_id, extra, self._overrides)
+        settings = ClientSettings(**fields.parse_extras(self.wdt_conn_id, extra, self._overrides))
         return WdtClient(credentials, endpoint, settings, logger=self.log)
 
     def get_conn(self) -> WdtClient:
@@ -112,13 +114,24 @@ class WdtHook(BaseHook):
 
     # -- generic calls ---------------------------------------------------------------------------------
     def call(self, method: str, *args: Any) -> Any:
-        """Call any qjb method with its positional arguments; returns the answer's ``data`` (or None)."""
+        """Call any qjb method with its positional arguments; returns the answer's ``data`` (or None).
+
+        :param method: the qjb method name, e.g. ``"sales.StockSync.calcStock"``.
+        :param args: its positional arguments, sent as the JSON array body.
+        """
         return self.client.call(method, args).get("data")
 
     def call_paged(
         self, method: str, *args: Any, page_size: int, page_no: int = 0, calc_total: bool = True
     ) -> PagedResult:
-        """Call a paged query API (page_size/page_no/calc_total in the signed query string)."""
+        """Call a paged query API (page_size/page_no/calc_total in the signed query string).
+
+        :param method: the qjb method name.
+        :param args: its positional arguments.
+        :param page_size: rows per page.
+        :param page_no: the page, from 0.
+        :param calc_total: ask the platform for the total row count (``total_count`` of the result).
+        """
         payload = self.client.call(method, args, paging=Paging(page_size, page_no, calc_total))
         data = payload.get("data")
         total = payload.get("total_count", payload.get("total"))
@@ -128,9 +141,15 @@ class WdtHook(BaseHook):
 
     # -- stock sync family -----------------------------------------------------------------------------
     def get_pending_sync_ids(self, count: int = MAX_COUNT, position: int = 0) -> PendingSyncPage:
-        """One page of getSelfWaitSyncIdListOpen: rec_ids whose stock needs pushing, and the next position."""
-        count = validate_count(count)
-        position = validate_position(position)
+        """One page of getSelfWaitSyncIdListOpen: rec_ids whose stock needs pushing, and the next position.
+
+        :param count: ids per page, 10..5000 (the platform's limits).
+        :param position: the cursor: 0 for the start, or the ``position`` of the previous page.
+        """
+        return self._pending_page(validate_count(count), validate_position(position))
+
+    def _pending_page(self, count: int, position: int) -> PendingSyncPage:
+        # Arguments already checked: the pager calls this once per page.
         return parse_pending_page(self.call(GET_PENDING_SYNC_IDS, count, position))
 
     def iter_pending_sync_pages(
@@ -141,9 +160,15 @@ class WdtHook(BaseHook):
         max_pages: int | None = None,
         stats: PullStats | None = None,
     ) -> Iterator[PendingSyncPage]:
-        """Every page to the end of the list, each rec_id once (see :mod:`airflow_provider_wdt.paging`)."""
+        """Every page to the end of the list, each rec_id once (see :mod:`airflow_provider_wdt.paging`).
+
+        :param count: ids per page, 10..5000; checked once here, before the first request.
+        :param start_position: the cursor to start from (0 = the start of the list).
+        :param max_pages: stop after this many requests.
+        :param stats: filled in as pages arrive (pages, ids, position, why the pull stopped).
+        """
         return iter_new_ids_by_page(
-            self.get_pending_sync_ids,
+            self._pending_page,
             count=validate_count(count),
             start_position=validate_position(start_position, "start_position"),
             max_pages=max_pages,
@@ -151,29 +176,53 @@ class WdtHook(BaseHook):
         )
 
     def iter_pending_sync_ids(self, count: int = MAX_COUNT, start_position: int = 0) -> Iterator[int]:
-        """Every pending rec_id, each once, in the order the platform serves them."""
+        """Every pending rec_id, each once, in the order the platform serves them.
+
+        :param count: ids per page, 10..5000.
+        :param start_position: the cursor to start from (0 = the start of the list).
+        """
         for page in self.iter_pending_sync_pages(count, start_position):
             yield from page.rec_ids
 
     def calc_stock(self, rec_id: int, force_sync: bool = False) -> dict[str, Any]:
-        """calcStock: the quantity to push (``syn_stock``) and the fields to echo when reporting."""
+        """calcStock: the quantity to push (``syn_stock``) and the fields to echo when reporting.
+
+        :param rec_id: the pending item's rec_id.
+        :param force_sync: compute even when the platform would skip the item.
+        """
         return dict(self.call(CALC_STOCK, int(rec_id), bool(force_sync)) or {})
 
     def batch_calc_stock(self, rec_ids: Iterable[int], force_sync: bool = False) -> BatchCalcResult:
-        """batchCalcStock for several rec_ids in one call."""
+        """batchCalcStock for several rec_ids in one call.
+
+        :param rec_ids: the items to compute.
+        :param force_sync: compute even when the platform would skip an item.
+        """
         items = [{"api_goods_id": int(rec_id), "force_sync": bool(force_sync)} for rec_id in rec_ids]
         return parse_batch_calc(self.call(BATCH_CALC_STOCK, items))
 
     def sync_success(self, rec_id: int, info: Mapping[str, Any]) -> None:
-        """Report that the shop accepted the quantity; ``info`` echoes the calc result (see ``sync_info``)."""
+        """Report that the shop accepted the quantity (syncSuccess).
+
+        :param rec_id: the item pushed.
+        :param info: the calc result's fields echoed back, built with ``stock_sync.sync_info``.
+        """
         self.call(SYNC_SUCCESS, int(rec_id), dict(info))
 
     def sync_fail(self, rec_id: int, info: Mapping[str, Any]) -> None:
-        """Report that pushing to the shop failed; the item stays pending."""
+        """Report that pushing to the shop failed (syncFail); the item stays pending.
+
+        :param rec_id: the item that failed.
+        :param info: the calc result's fields echoed back with the reason, from ``stock_sync.sync_info``.
+        """
         self.call(SYNC_FAIL, int(rec_id), dict(info))
 
     def cancel_sync(self, rec_id: int, stock_change_count: int = -1) -> None:
-        """Cancel the sync in flight for one item."""
+        """Cancel the sync in flight for one item (cancelSync).
+
+        :param rec_id: the item.
+        :param stock_change_count: ``stockChangeCount`` as the platform documents it (its example is -1).
+        """
         self.call(CANCEL_SYNC, int(rec_id), int(stock_change_count))
 
     def get_server_time(self) -> Any:
@@ -181,11 +230,21 @@ class WdtHook(BaseHook):
         return self.call(SERVER_TIME)
 
     def test_connection(self) -> tuple[bool, str]:
+        """One ``system.Core.now`` call: no retries and the ``test_timeout`` extra as its timeout.
+
+        The UI's Test button and ``airflow connections test`` wait for this, so a slow or silent host
+        must answer within seconds, not after every retry of a task's call.
+        """
         try:
-            server_time = self.get_server_time()
+            client = self.client
+            settings = replace(client.settings, max_retries=0, timeout=client.settings.test_timeout)
+            probe = WdtClient(client.credentials, client.endpoint, settings, logger=self.log)
+            try:
+                server_time = probe.call(SERVER_TIME).get("data")
+            finally:
+                probe.close()
         except WdtError as exc:
             return False, str(exc)
-        client = self.client
         return True, (
             f"Connected to {client.endpoint} as sid {client.credentials.sid}; server time {server_time}."
         )
@@ -193,94 +252,45 @@ class WdtHook(BaseHook):
     # -- connection form (Airflow 2.11 UI; Airflow 3 reads conn-fields from get_provider_info) ----------
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden-fields": ["schema", "port"],
-            "relabeling": {
-                "host": "Endpoint URL",
-                "login": "Seller account (卖家账号 sid)",
-                "password": "App secret (appsecret, secret:salt)",
-            },
-            "placeholders": {
-                "host": "http://wdt.wangdian.cn/openapi (empty = production)",
-                "login": "sid assigned by WDT",
-                "password": "secret:salt",
-                "appkey": "appkey assigned by WDT",
-            },
-        }
+        """The Airflow 2.11 spelling (``hidden_fields``) of the provider info's ``ui-field-behaviour``."""
+        return {key.replace("-", "_"): value for key, value in fields.ui_field_behaviour().items()}
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extras as Airflow 2.11 form widgets, from the same definition as Airflow 3's conn-fields.
+
+        2.11 drops the whole hook for any field class but String, Integer, Password and Boolean, so
+        decimal numbers are text fields checked by the same parser the hook uses.
+        """
         from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import BooleanField, FloatField, IntegerField, StringField
-        from wtforms.validators import NumberRange, Optional
+        from wtforms import BooleanField, IntegerField, StringField
+        from wtforms.validators import InputRequired, Optional, ValidationError
 
-        def text(label: str) -> Any:
-            return StringField(lazy_gettext(label), widget=BS3TextFieldWidget())
+        def checked_by_parser(field: fields.ExtraField) -> Any:
+            def check(form: Any, wtf_field: Any) -> None:
+                try:
+                    field.parse("form", wtf_field.data)
+                except WdtError as exc:
+                    raise ValidationError(f"{field.label} must be {field.bound_text}.") from exc
 
-        def number(field: Any, label: str, minimum: float) -> Any:
-            return field(
-                lazy_gettext(label),
+            return check
+
+        widgets: dict[str, Any] = {}
+        for field in fields.EXTRA_FIELDS:
+            label, description = lazy_gettext(field.label), lazy_gettext(field.form_description)
+            if field.kind == "boolean":
+                widgets[field.name] = BooleanField(label, description=description, default=field.default)
+                continue
+            validators: list[Any] = [InputRequired() if field.required else Optional()]
+            if field.kind != "string":
+                validators.append(checked_by_parser(field))
+            widget_class = IntegerField if field.kind == "integer" else StringField
+            widgets[field.name] = widget_class(
+                label,
+                description=description,
                 widget=BS3TextFieldWidget(),
-                validators=[Optional(), NumberRange(minimum)],
+                validators=validators,
+                default=field.default,
             )
-
-        return {
-            "appkey": text(FORM_LABELS["appkey"]),
-            "timeout": number(FloatField, FORM_LABELS["timeout"], 0.001),
-            "max_retries": number(IntegerField, FORM_LABELS["max_retries"], 0),
-            "retry_wait": number(FloatField, FORM_LABELS["retry_wait"], 0),
-            "rate_limit_wait": number(FloatField, FORM_LABELS["rate_limit_wait"], 0),
-            "multi_seller": BooleanField(lazy_gettext(FORM_LABELS["multi_seller"]), default=False),
-        }
-
-
-FORM_LABELS = {
-    "appkey": "App key (接口账号 appkey)",
-    "timeout": "Timeout per request, seconds",
-    "max_retries": "Max retries",
-    "retry_wait": "Retry backoff base, seconds",
-    "rate_limit_wait": "Wait after rate limit, seconds",
-    "multi_seller": "Multi-seller process (send Connection: close)",
-}
-
-
-def _extra(extra: Mapping[str, Any], name: str) -> Any:
-    """Extras saved by the Airflow 2 form may carry the old ``extra__wdt__`` prefix."""
-    value = extra.get(name)
-    if value in (None, ""):
-        value = extra.get(f"extra__wdt__{name}")
-    return None if value == "" else value
-
-
-def _settings(conn_id: str, extra: Mapping[str, Any], overrides: Mapping[str, Any]) -> ClientSettings:
-    values: dict[str, Any] = {}
-    for name, default in EXTRA_DEFAULTS.items():
-        raw = overrides.get(name)
-        if raw is None:
-            raw = _extra(extra, name)
-        values[name] = default if raw is None else _coerce(conn_id, name, raw, default)
-    return ClientSettings(**values)
-
-
-def _coerce(conn_id: str, name: str, raw: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise WdtConfigError(f"Connection {conn_id!r}: extra {name!r} must be true or false, got {raw!r}.")
-    try:
-        value = type(default)(raw)
-    except (TypeError, ValueError):
-        value = None
-    if type(default) is int and isinstance(raw, float) and not raw.is_integer():
-        value = None  # 1.5 retries is a typo, not 1 (and "1.5" is refused already)
-    positive = name == "timeout"
-    if value is None or isinstance(raw, bool) or value < 0 or (positive and value == 0):
-        need = "a positive number" if positive else "a non-negative number"
-        raise WdtConfigError(f"Connection {conn_id!r}: extra {name!r} must be {need}, got {raw!r}.")
-    return value
+        return widgets

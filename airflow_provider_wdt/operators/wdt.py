@@ -6,9 +6,9 @@ Importing this module is cheap at DAG-parse time: the hook (and with it ``reques
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_provider_wdt._compat import BaseOperator, Context
 from airflow_provider_wdt.errors import WdtConfigError
@@ -19,8 +19,8 @@ from airflow_provider_wdt.output import (
     output_format_for,
     target_exists,
 )
-from airflow_provider_wdt.paging import PullStats, validate_count, validate_position
-from airflow_provider_wdt.protocol import MAX_COUNT
+from airflow_provider_wdt.paging import PendingIdsPull, validate_count, validate_position
+from airflow_provider_wdt.platform_facts import MAX_COUNT
 
 if TYPE_CHECKING:
     from airflow_provider_wdt.hooks.wdt import WdtHook
@@ -106,16 +106,31 @@ class WdtPendingSyncIdsOperator(BaseOperator):
         if _is_literal(output_path) and _is_literal(output_format):
             output_format_for(output_path, output_format)
 
-    def execute(self, context: Context) -> list[int] | str:
-        count = validate_count(self.count)
-        start_position = _start_position(self.start_position)
-        target = self._target()
-
+    @cached_property
+    def hook(self) -> WdtHook:
+        # Built on first use, after templates are rendered; the constructor does no I/O.
         from airflow_provider_wdt.hooks.wdt import WdtHook
 
-        hook = WdtHook(self.wdt_conn_id)
-        pull = _Pull(
-            hook, count, start_position, self.max_ids, self.max_pages, self.progress_every_pages, self.log
+        return WdtHook(self.wdt_conn_id)
+
+    def on_kill(self) -> None:
+        # A killed task closes its keep-alive connections now rather than when the process is reaped.
+        if "hook" in self.__dict__:
+            self.hook.close()
+
+    def execute(self, context: Context) -> list[int] | str:
+        start_position = _start_position(self.start_position)
+        target = self._target()
+        hook = self.hook
+        # count is checked once, by the hook, before the first request.
+        pull = PendingIdsPull(
+            hook,
+            self.count,
+            start_position,
+            self.max_ids,
+            self.max_pages,
+            self.progress_every_pages,
+            self.log,
         )
         result: list[int] | str
         try:
@@ -163,7 +178,7 @@ class WdtPendingSyncIdsOperator(BaseOperator):
             raise exists_error(target.path)
         return target
 
-    def _collect(self, pull: _Pull) -> list[int]:
+    def _collect(self, pull: PendingIdsPull) -> list[int]:
         collected: list[int] = []
         for ids in pull.chunks():
             if len(collected) + len(ids) > self.max_xcom_ids:
@@ -181,109 +196,6 @@ class _Target(NamedTuple):
     path: str
     fmt: str
     conn_id: str | None
-
-
-class _Log(Protocol):
-    """The part of ``self.log`` used here (a stdlib logger on Airflow 2, structlog on Airflow 3)."""
-
-    def info(self, msg: str, /, *args: Any) -> Any: ...
-
-    def warning(self, msg: str, /, *args: Any) -> Any: ...
-
-
-class _Pull:
-    """One run over the pages: the max_ids cap, the position to resume from, and progress logging."""
-
-    def __init__(
-        self,
-        hook: WdtHook,
-        count: int,
-        start_position: int,
-        max_ids: int | None,
-        max_pages: int | None,
-        progress_every_pages: int,
-        log: _Log,
-    ) -> None:
-        self.hook = hook
-        self.count = count
-        self.start_position = start_position
-        self.max_ids = max_ids
-        self.max_pages = max_pages
-        self.progress_every_pages = progress_every_pages
-        self.log = log
-        self.stats = PullStats()
-        self.delivered = 0
-        self.started = time.monotonic()
-        self._cut_page = False
-        self._last_whole_position = start_position
-        self._logged_pages = 0
-
-    @property
-    def position(self) -> int:
-        """Where the next pull should start: after the last page delivered whole."""
-        if self._cut_page or self.stats.position is None:
-            return self._last_whole_position
-        return self.stats.position
-
-    def chunks(self) -> Iterator[list[int]]:
-        """The new ids of each page, cut at max_ids; the hook's pager dedupes and detects the end."""
-        pages = self.hook.iter_pending_sync_pages(
-            self.count, self.start_position, max_pages=self.max_pages, stats=self.stats
-        )
-        for page in pages:
-            ids = page.rec_ids
-            room = None if self.max_ids is None else self.max_ids - self.delivered
-            if room is not None and len(ids) > room:
-                ids = ids[:room]
-                self._cut_page = True
-            yield ids
-            self.delivered += len(ids)
-            if not self._cut_page and page.position is not None:
-                self._last_whole_position = page.position
-            self._log_progress()
-            if room is not None and len(ids) >= room:
-                self.stats.stopped_by = "max_ids"
-                left = (
-                    f"{len(page.rec_ids) - len(ids)} more ids on the last page and " if self._cut_page else ""
-                )
-                self.stats.cut.append(
-                    f"max_ids={self.max_ids} reached; {left}possibly more pending after position "
-                    f"{self.position}"
-                )
-                return
-
-    def _log_progress(self) -> None:
-        if self.stats.pages - self._logged_pages < self.progress_every_pages:
-            return
-        self._logged_pages = self.stats.pages
-        self.log.info(
-            "WDT pending ids: %d pages, %d ids so far, %.0f ids/s, position %s",
-            self.stats.pages,
-            self.delivered,
-            self._rate(),
-            self.stats.position,
-        )
-
-    def _rate(self) -> float:
-        return self.delivered / max(time.monotonic() - self.started, 1e-6)
-
-    def log_summary(self, requests_sent: int, output: str) -> None:
-        for cut in self.stats.cut:
-            self.log.warning("WDT pending ids: stopped early: %s.", cut)
-        self.log.info(
-            "WDT pending ids: %d ids in %d pages (%d repeats across pages dropped), %.1f s, %.0f ids/s, "
-            "%d HTTP requests; position %d -> %d; stopped by %s; output: %s",
-            self.delivered,
-            self.stats.pages,
-            self.stats.duplicates_dropped,
-            time.monotonic() - self.started,
-            self._rate(),
-            requests_sent,
-            self.start_position,
-            self.position,
-            self.stats.stopped_by,
-            output,
-        )
 
 
 def _is_literal(value: object) -> bool:

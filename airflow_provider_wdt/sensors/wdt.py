@@ -18,8 +18,7 @@ from airflow_provider_wdt._compat import (
     PokeReturnValue,
     conf,
 )
-from airflow_provider_wdt.paging import validate_position
-from airflow_provider_wdt.protocol import MIN_COUNT as PROBE_COUNT
+from airflow_provider_wdt.paging import PROBE_COUNT, validate_position
 
 if TYPE_CHECKING:
     from airflow_provider_wdt.hooks.wdt import WdtHook
@@ -35,6 +34,11 @@ class WdtPendingSyncSensor(BaseSensorOperator):
     ``{"rec_ids": [...up to 10 ids], "position": <cursor after them>, "count": <len(rec_ids)>}``, the same
     in deferrable mode. Transient errors are retried by the hook; persistent ones fail the task with the
     hook's typed error (:mod:`airflow_provider_wdt.errors`).
+
+    ``count`` is the size of that one probe page, not how many goods are pending. The cursor is a
+    ``disable_syn_until`` value, so a page does not end inside a group of ids that share one: it stops
+    before the group and may hold fewer than 10 ids (7 or 9 in real runs) while hundreds wait. For all
+    of them use ``WdtPendingSyncIdsOperator``: it follows ``position`` to the end and pushes ``id_count``.
 
     :param wdt_conn_id: the WDT connection (templated).
     :param position: cursor to probe from, 0 = the start of the list (templated).
@@ -137,6 +141,13 @@ class WdtPendingSyncSensor(BaseSensorOperator):
 
 
 def _xcom(payload: dict[str, Any]) -> dict[str, Any]:
+    missing = [key for key in ("rec_ids", "position", "count") if key not in payload]
+    if missing:
+        # A trigger of another version (or a hand-made event) must fail clearly, not with a KeyError.
+        raise AirflowException(
+            f"WDT pending-sync trigger event lacks {', '.join(missing)}: {payload!r}. "
+            "Run the same airflow-provider-wdt version on workers and triggerer."
+        )
     return {"rec_ids": list(payload["rec_ids"]), "position": payload["position"], "count": payload["count"]}
 
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from airflow_provider_wdt.platform_facts import MAX_COUNT, MIN_COUNT
+
 from .state import ApiError, Seller
 
 BEIJING = timezone(timedelta(hours=8))
-COUNT_MIN, COUNT_MAX = 10, 5000
 _INT_RE = re.compile(r"-?\d{1,18}")
 
 
@@ -73,8 +74,8 @@ def _now(ctx: CallContext, args: list[Any]) -> Any:
 
 def _wait_sync_ids(ctx: CallContext, args: list[Any]) -> Any:
     count, position = args
-    if not COUNT_MIN <= count <= COUNT_MAX:
-        raise ApiError(1, f"参数错误: count={count}, count 必须在 {COUNT_MIN} 到 {COUNT_MAX} 之间")
+    if not MIN_COUNT <= count <= MAX_COUNT:
+        raise ApiError(1, f"参数错误: count={count}, count 必须在 {MIN_COUNT} 到 {MAX_COUNT} 之间")
     if position < 0:
         raise ApiError(1, f"参数错误: position={position}, position 不能小于 0")
     ids, last = ctx.seller.page(count, position, ctx.tie_mode, ctx.now_wdt)

@@ -14,17 +14,16 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from airflow_provider_wdt.platform_facts import RATE_LIMIT_CALLS_MESSAGE, RATE_LIMIT_CONCURRENCY_MESSAGE
+
 FAULT_KINDS = ("http_error", "html", "truncated_json", "drop", "slow", "rate_limit", "db_error")
 DEFAULT_RANDOM_KINDS = ("http_error", "drop", "html", "truncated_json", "rate_limit", "db_error")
-
-RATE_LIMIT_CALLS = "超过每分钟最大调用频率限制，请稍后重试"
-RATE_LIMIT_CONCURRENCY = "超过每分钟最大并发次数限制，请稍后重试"
 
 
 def rate_limit_message(kind: str, ascii_comma: bool = False) -> str:
     if kind not in ("calls", "concurrency"):
         raise ValueError("rate limit kind must be 'calls' or 'concurrency'")
-    message = RATE_LIMIT_CALLS if kind == "calls" else RATE_LIMIT_CONCURRENCY
+    message = RATE_LIMIT_CALLS_MESSAGE if kind == "calls" else RATE_LIMIT_CONCURRENCY_MESSAGE
     # The platform has been seen sending both commas; clients must match on the substring before it.
     return message.replace("，", ",") if ascii_comma else message
 

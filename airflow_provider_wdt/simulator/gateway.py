@@ -13,6 +13,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from airflow_provider_wdt.platform_facts import API_VERSION, CLOCK_TOLERANCE
+
 from .api import CallContext, Handler, RawJson, check_args
 from .faults import Fault, db_error_message, rate_limit_message
 from .signing import WDT_EPOCH, compute_sign
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from .sim import WdtSimulator
 
 REQUIRED_PARAMS = ("sid", "key", "salt", "method", "timestamp", "v", "sign")
-TIMESTAMP_TOLERANCE = 120
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -98,7 +99,7 @@ def _validate(
     for name in REQUIRED_PARAMS:
         if not params.get(name):
             raise ApiError(1, f"参数错误: 缺少参数 {name} (missing parameter {name})")
-    if params["v"] != "1.0":
+    if params["v"] != API_VERSION:
         raise ApiError(8, "版本错误")
     seller = sim.sellers.get(params["sid"])
     if seller is None:
@@ -110,8 +111,8 @@ def _validate(
         raise ApiError(1, "验证失败")
     timestamp = params["timestamp"]
     if not _DIGITS.fullmatch(timestamp):
-        raise ApiError(1, "参数错误: timestamp 须为秒级时间戳 (unix seconds - 1325347200)")
-    if abs(int(timestamp) - (sim.server_time() - WDT_EPOCH)) > TIMESTAMP_TOLERANCE:
+        raise ApiError(1, f"参数错误: timestamp 须为秒级时间戳 (unix seconds - {WDT_EPOCH})")
+    if abs(int(timestamp) - (sim.server_time() - WDT_EPOCH)) > CLOCK_TOLERANCE:
         raise ApiError(7, "时间戳错误")
     try:
         args = json.loads(body.decode("utf-8"))

@@ -10,6 +10,7 @@ import traceback
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qsl, urlsplit
 
 from . import gateway
 
@@ -63,7 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             reply = gateway.Reply(500, gateway.TEXT_TYPE, b"simulator internal error\n")
             method = sid = None
-        self.sim._record(method, sid, reply, self.connection_id)
+        query = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+        self.sim._record(method, sid, reply, self.connection_id, query)
         if reply.drop:
             self.close_connection = True
             return

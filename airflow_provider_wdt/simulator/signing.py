@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-# 2012-01-01 00:00:00 Beijing time; qjb timestamps are seconds since then.
-WDT_EPOCH = 1325347200
+# The epoch is a published constant (shared data), not signing code.
+from airflow_provider_wdt.platform_facts import WDT_EPOCH
 
 
 def split_appsecret(appsecret: str) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .faults import FaultPlan
@@ -28,6 +28,8 @@ class RequestRecord:
     status: int | None
     http_status: int
     connection_id: int
+    #: The request's query parameters as sent (tests assert on paging and the like).
+    query: dict[str, str] = field(default_factory=dict)
 
 
 class WdtSimulator:
@@ -169,8 +171,15 @@ class WdtSimulator:
             self._log.clear()
             self._connections = 0
 
-    def _record(self, method: str | None, sid: str | None, reply: Reply, connection_id: int) -> None:
-        record = RequestRecord(method, sid, reply.status, reply.http_status, connection_id)
+    def _record(
+        self,
+        method: str | None,
+        sid: str | None,
+        reply: Reply,
+        connection_id: int,
+        query: dict[str, str] | None = None,
+    ) -> None:
+        record = RequestRecord(method, sid, reply.status, reply.http_status, connection_id, query or {})
         with self._stats_lock:
             self._log.append(record)
 

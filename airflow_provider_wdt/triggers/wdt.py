@@ -20,11 +20,7 @@ from typing import Any
 from airflow_provider_wdt._compat import BaseTrigger, TriggerEvent
 from airflow_provider_wdt.errors import WdtError
 from airflow_provider_wdt.hooks.wdt import WdtHook
-from airflow_provider_wdt.paging import PendingSyncPage
-from airflow_provider_wdt.protocol import MIN_COUNT
-
-#: The smallest page the platform allows: the trigger only asks "is there anything?".
-PROBE_COUNT = MIN_COUNT
+from airflow_provider_wdt.paging import PROBE_COUNT, PendingSyncPage
 
 
 def success_payload(page: PendingSyncPage) -> dict[str, Any]:

@@ -89,15 +89,15 @@ def test_file_outputs_are_declared_as_assets(monkeypatch: pytest.MonkeyPatch, tm
 
     ids_uri = f"file://{tmp_path}/stock_sync/pending_ids.ndjson"
     assert uris(sync.get_task("pull_pending_ids")) == [ids_uri]
-    assert uris(sensor_file.dag.get_task("pull_to_file")) == [
-        f"file://{tmp_path}/sensor_to_file/pending_ids.ndjson"
-    ]
-    assert uris(multi.get_task("write_manifest")) == [f"file://{tmp_path}/sellers/manifest.json"]
+    # Each run writes its own files; the Asset is their folder, each event's extra names the run's file.
+    assert uris(sensor_file.dag.get_task("count_ids")) == [f"file://{tmp_path}/sensor_to_file"]
+    assert sensor_file.dag.get_task("pull_to_file").output_path.startswith(f"{tmp_path}/sensor_to_file/{{{{")
+    assert uris(multi.get_task("write_manifest")) == [f"file://{tmp_path}/sellers"]
     # The consumer DAG is scheduled on the file the sensor DAG writes.
     timetable = sensor_file.consumer_dag.timetable
     condition = getattr(timetable, "asset_condition", None) or timetable.dataset_condition
     assert type(timetable).__name__ in ("AssetTriggeredTimetable", "DatasetTriggeredTimetable")
-    assert f"uri='file://{tmp_path}/sensor_to_file/pending_ids.ndjson'" in repr(condition)
+    assert f"uri='file://{tmp_path}/sensor_to_file'" in repr(condition)
 
 
 def test_push_to_shop_is_the_marked_replaceable_part() -> None:

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from airflow_provider_wdt.simulator import WdtSimulator
 from example_dags.shop_standin import ShopStandin
 from tests.conftest import set_connection
-from tests.examples.conftest import fast_connection, load_example, read_ids, states
+from tests.examples.conftest import (
+    asset_events,
+    fast_connection,
+    load_example,
+    pulled_xcoms,
+    read_ids,
+    register_assets,
+    rerun_task_function,
+    run_folder,
+    states,
+)
 
 pytestmark = pytest.mark.db
 
@@ -34,16 +47,26 @@ def test_pull_to_xcom(airflow_db, make_sim, output_dir: Path) -> None:
 
 def test_sensor_to_file(airflow_db, make_sim, output_dir: Path) -> None:
     sim = make_sim(pending=120)
-    dag_run = load_example("example_wdt_sensor_to_file").dag.test()
+    module = load_example("example_wdt_sensor_to_file")
+    register_assets(module.dag, module.consumer_dag)
+    dag_run = module.dag.test()
 
     assert states(dag_run) == {
         "wait_for_pending": "success",
         "pull_to_file": "success",
         "count_ids": "success",
     }
-    ids = read_ids(output_dir / "sensor_to_file" / "pending_ids.ndjson")
-    assert ids == sim.pending_ids()  # each once, in the order served
+    path = dag_run.get_task_instance("pull_to_file").xcom_pull(task_ids="pull_to_file")
+    assert path == f"{output_dir}/sensor_to_file/{run_folder(dag_run.run_id)}/pending_ids.ndjson"
+    assert read_ids(Path(path)) == sim.pending_ids()  # each once, in the order served
     assert dag_run.get_task_instance("count_ids").xcom_pull(task_ids="count_ids") == 120
+    # The Asset event names this run's file; the consumer DAG reads the file that event names.
+    (event,) = asset_events(dag_run)
+    assert event.extra == {"path": path, "id_count": 120}
+    read_announced = module.consumer_dag.get_task("read_announced_files").python_callable
+    assert read_announced(triggering_asset_events={module.PENDING_IDS: [event]}) == {path: 120}
+    assert read_announced(triggering_dataset_events={module.PENDING_IDS.uri: [event]}) == {path: 120}
+    assert read_announced() == {}  # a manual run of the consumer: nothing announced, nothing read
 
 
 def test_stock_sync_drains_the_pending_list_except_refused_items(
@@ -106,18 +129,31 @@ def test_stock_sync_drains_the_pending_list_except_refused_items(
             assert goods["stock_change_count"] == before[rec_id]["stock_change_count"]
 
 
-def test_multi_seller_writes_each_sellers_ids_to_its_own_file(
-    airflow_db, make_sim, monkeypatch: pytest.MonkeyPatch, output_dir: Path
-) -> None:
-    sim = make_sim(pending=30)  # wdt_default's seller: must not be touched
-    sellers = {"wdt_seller_a": ("shop_a", 45), "wdt_seller_b": ("shop_b", 70), "wdt_seller_c": ("shop_c", 0)}
-    for conn_id, (sid, pending) in sellers.items():
+SELLERS = {"wdt_seller_a": ("shop_a", 45), "wdt_seller_b": ("shop_b", 70), "wdt_seller_c": ("shop_c", 0)}
+
+
+def add_sellers(sim: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    for conn_id, (sid, pending) in SELLERS.items():
         sim.add_seller(
             sid, f"{sid}_key", f"{sid}_secret:{sid}_salt", pending=pending, seed=len(sid) + pending
         )
         set_connection(monkeypatch, conn_id, fast_connection(sim, sid))
 
-    dag_run = load_example("example_wdt_multi_seller").dag.test(run_conf={"conn_ids": list(sellers)})
+
+def manifest_of(dag_run: Any) -> dict[str, Any]:
+    path = dag_run.get_task_instance("write_manifest").xcom_pull(task_ids="write_manifest")
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def test_multi_seller_writes_each_sellers_ids_to_its_own_file(
+    airflow_db, make_sim, monkeypatch: pytest.MonkeyPatch, output_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    sim = make_sim(pending=30)  # wdt_default's seller: must not be touched
+    add_sellers(sim, monkeypatch)
+
+    dag = load_example("example_wdt_multi_seller").dag
+    register_assets(dag)
+    dag_run = dag.test(run_conf={"conn_ids": list(SELLERS)})
 
     assert states(dag_run) == {
         "seller_pulls": "success",
@@ -126,20 +162,70 @@ def test_multi_seller_writes_each_sellers_ids_to_its_own_file(
         "pull_ids[2]": "success",
         "write_manifest": "success",
     }
-    manifest = json.loads((output_dir / "sellers" / "manifest.json").read_text(encoding="utf-8"))
-    assert [s["conn_id"] for s in manifest["sellers"]] == list(sellers)
-    for entry, (conn_id, (sid, pending)) in zip(manifest["sellers"], sellers.items(), strict=True):
-        path = output_dir / "sellers" / conn_id / "pending_ids.ndjson"
-        assert entry == {"conn_id": conn_id, "path": str(path), "id_count": pending}
+    run_dir = output_dir / "sellers" / run_folder(dag_run.run_id)
+    manifest = manifest_of(dag_run)
+    assert manifest["run_id"] == dag_run.run_id
+    assert [s["conn_id"] for s in manifest["sellers"]] == list(SELLERS)
+    positions = pulled_xcoms(dag_run, "position")
+    for index, (conn_id, (sid, pending)) in enumerate(SELLERS.items()):
+        entry = manifest["sellers"][index]
+        path = run_dir / conn_id / "pending_ids.ndjson"
+        assert entry == {
+            "conn_id": conn_id,
+            "path": str(path),
+            "id_count": pending,
+            "position": positions[index],
+        }
         assert read_ids(path) == sim.pending_ids(sid)  # exactly this seller's ids, each once
     assert {r.sid for r in sim.request_log} == {"shop_a", "shop_b", "shop_c"}
+    (event,) = asset_events(dag_run)
+    assert event.extra == {"manifest": str(run_dir / "manifest.json"), "run_id": dag_run.run_id}
+    # Reading the mapped pulls' XComs stays within the items there are (Airflow 3 logs each miss as
+    # "XCom not found" on the console).
+    out, err = capfd.readouterr()
+    assert "write_manifest" in out + err  # the task's log is on the console, where a miss would show
+    assert [line for line in (out + err).splitlines() if "not found" in line] == []
+
+
+def test_multi_seller_rerun_cannot_report_an_earlier_runs_counts(
+    airflow_db, make_sim, monkeypatch: pytest.MonkeyPatch, output_dir: Path, tmp_path: Path
+) -> None:
+    """Two workers without a shared disk: the one running write_manifest still holds run 1's files."""
+    sim = make_sim()
+    add_sellers(sim, monkeypatch)
+    dag = load_example("example_wdt_multi_seller").dag
+    conf = {"conn_ids": list(SELLERS)}
+    first = dag.test(run_conf=conf)
+    other_worker = tmp_path / "other-worker"
+    shutil.copytree(output_dir, other_worker)  # that worker's disk: run 1's output, nothing newer
+    new = {sid: len(sim.add_pending(extra, sid)) for sid, extra in (("shop_a", 100), ("shop_c", 7))}
+    second = dag.test(run_conf=conf)
+    expected = {conn_id: pending + new.get(sid, 0) for conn_id, (sid, pending) in SELLERS.items()}
+
+    def counts(manifest: dict[str, Any]) -> dict[str, int]:
+        return {seller["conn_id"]: seller["id_count"] for seller in manifest["sellers"]}
+
+    assert counts(manifest_of(second)) == expected  # on the disk the pulls wrote to
+
+    # write_manifest of run 2 again, on the other worker: the same task function, run 2's XComs.
+    shutil.rmtree(output_dir)
+    shutil.copytree(other_worker, output_dir)
+    manifest_path = rerun_task_function(dag.get_task("write_manifest"), second)
+
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    assert counts(manifest) == expected
+    assert counts(manifest_of(first)) != expected  # (run 1's files, still on that disk, say otherwise)
+    # Run 2's paths are its own: none of them names a file of run 1.
+    assert not {s["path"] for s in manifest["sellers"]} & {s["path"] for s in manifest_of(first)["sellers"]}
 
 
 def test_multi_seller_refuses_a_bad_conn_ids_param(output_dir: Path) -> None:
     seller_pulls = load_example("example_wdt_multi_seller").dag.get_task("seller_pulls").python_callable
     for bad in ("wdt_default", [], ["a", "a"], [1]):
         with pytest.raises(ValueError, match="conn_ids"):
-            seller_pulls(params={"conn_ids": bad})
-    assert seller_pulls(params={"conn_ids": ["a"]}) == [
-        {"wdt_conn_id": "a", "output_path": f"{output_dir}/sellers/a/pending_ids.ndjson"}
+            seller_pulls(params={"conn_ids": bad}, run_id="manual__1")
+    run_id = "manual__2026-12-02T09:51:25.123456+00:00"
+    folder = f"{output_dir}/sellers/manual__2026-12-02T09-51-25.123456-00-00"
+    assert seller_pulls(params={"conn_ids": ["a"]}, run_id=run_id) == [
+        {"wdt_conn_id": "a", "output_path": f"{folder}/a/pending_ids.ndjson"}
     ]

@@ -206,7 +206,10 @@ def test_redact_hides_sign_salt_and_given_secrets() -> None:
     [
         ("http://h/openapi", 8650, "http://h:8650/openapi"),
         ("h/openapi", 8650, "http://h:8650/openapi"),
-        ("http://h:1/openapi", 8650, "http://h:1/openapi"),  # the host's own port wins
+        ("http://h:1/openapi", 1, "http://h:1/openapi"),  # both name the same port
+        ("http://h/openapi", 80, "http://h/openapi"),  # the scheme's own port is not spelled out
+        ("https://h/openapi", 443, "https://h/openapi"),
+        ("https://h/openapi", 80, "https://h:80/openapi"),
         ("h", None, "http://h/openapi"),
         (None, 8650, PRODUCTION_ENDPOINT),
     ],
@@ -215,3 +218,8 @@ def test_port_field_applies_when_the_host_names_none(
     host: str | None, port: int | None, expected: str
 ) -> None:
     assert normalize_endpoint(host, port) == expected
+
+
+def test_port_field_and_host_port_must_agree() -> None:
+    with pytest.raises(errors.WdtConfigError, match=r"Port \(8650\) differs from the port in its host URL"):
+        normalize_endpoint("http://h:1/openapi", 8650)

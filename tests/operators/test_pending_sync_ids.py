@@ -275,3 +275,17 @@ def test_importing_the_operator_is_cheap() -> None:
     )
     assert [m for m in loaded if m.startswith(heavy)] == []
     assert [m for m in loaded if m.startswith("airflow.") and ".io" in m] == []
+
+
+def test_hook_is_built_once_on_first_use_and_on_kill_closes_its_session(make_sim, ti) -> None:
+    sim = make_sim(pending=30)
+    op = WdtPendingSyncIdsOperator(task_id="pull", count=10)
+    op.on_kill()  # before any use: builds nothing
+    assert "hook" not in op.__dict__
+    assert len(run(op, ti)) == 30
+    assert op.hook is op.hook
+    op.hook.call("system.Core.now")  # execute closed the session; this opens one again
+    assert op.hook.client._session is not None
+    op.on_kill()
+    assert op.hook.client._session is None
+    assert sim.connections_accepted == 2

@@ -57,7 +57,7 @@ CONFIG_ROWS: list[tuple[str, dict[str, Any], type[errors.WdtError], tuple[str, .
     ("connection of another type", {"conn_type": "http"}, errors.WdtConfigError, ("type 'http'", "'wdt'")),
     ("host not http(s)", {"host": "ftp://127.0.0.1/openapi"}, errors.WdtConfigError, ("not an http(s) URL",)),
     ("host port out of range", {"host": "http://127.0.0.1:99999/openapi"}, errors.WdtConfigError, ("port",)),
-    ("timeout zero", {"extra_timeout": 0}, errors.WdtConfigError, ("'timeout'", "positive")),
+    ("timeout zero", {"extra_timeout": 0}, errors.WdtConfigError, ("'timeout'", "> 0")),
     ("retry_wait not a number", {"extra_retry_wait": "soon"}, errors.WdtConfigError, ("'retry_wait'",)),
     (
         "rate_limit_wait negative",
@@ -67,6 +67,14 @@ CONFIG_ROWS: list[tuple[str, dict[str, Any], type[errors.WdtError], tuple[str, .
     ),
     ("max_retries negative", {"extra_max_retries": -2}, errors.WdtConfigError, ("'max_retries'",)),
     ("multi_seller not a bool", {"extra_multi_seller": "maybe"}, errors.WdtConfigError, ("'multi_seller'",)),
+    ("test_timeout negative", {"extra_test_timeout": -1}, errors.WdtConfigError, ("'test_timeout'", "> 0")),
+    (
+        "calls_per_minute zero",
+        {"extra_calls_per_minute": 0},
+        errors.WdtConfigError,
+        ("'calls_per_minute'", ">= 1"),
+    ),
+    ("max_concurrency 2.5", {"extra_max_concurrency": "2.5"}, errors.WdtConfigError, ("'max_concurrency'",)),
 ]
 
 

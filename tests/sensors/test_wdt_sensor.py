@@ -265,3 +265,11 @@ def test_deferred_timeout_with_soft_fail_is_a_skip() -> None:
     timeout = {"status": "timeout", "error_type": "timeout", "message": "Sensor has timed out: nothing"}
     with pytest.raises(AirflowSkipException):
         sensor(deferrable=True, soft_fail=True).resume_execution("execute_complete", {"event": timeout}, {})
+
+
+@pytest.mark.parametrize("missing", ["rec_ids", "position", "count"])
+def test_malformed_trigger_event_is_a_clear_error(missing: str) -> None:
+    event = {"status": "success", "rec_ids": [1], "position": 5, "count": 1}
+    del event[missing]
+    with pytest.raises(AirflowException, match=f"trigger event lacks {missing}"):
+        sensor(deferrable=True).execute_complete({}, event)

@@ -138,7 +138,9 @@ def test_request_log_and_reset(sim: WdtSimulator, client: QjbClient) -> None:
     assert status == 502
     log = sim.request_log
     assert sim.request_count == 3
-    assert log[0] == RequestRecord("system.Core.now", DEFAULT_SID, 0, 200, log[0].connection_id)
+    assert log[0] == RequestRecord("system.Core.now", DEFAULT_SID, 0, 200, log[0].connection_id, log[0].query)
+    assert log[0].query["method"] == "system.Core.now" and log[0].query["v"] == "1.0"
+    assert log[2].query == {"sid": "wdtsim", "method": "x"}
     assert (log[1].method, log[1].status) == ("sales.StockSync.calcStock", 100)
     assert (log[2].method, log[2].status, log[2].http_status) == ("x", None, 502)
     sim.reset_stats()
