@@ -150,7 +150,7 @@ def test_form_shows_the_wdt_fields_in_english_and_chinese(page: Page, artifacts_
     labels = form_labels(dialog)
     info = conn_type_info()
     relabels = info["ui-field-behaviour"]["relabeling"]
-    expected = [relabels[name] for name in ("host", "login", "password")]
+    expected = list(relabels.values())  # host, login, password, port
     expected += [spec["label"] for spec in info["conn-fields"].values()]
     missing = [label for label in expected if " ".join(label.split()) not in labels]
     assert missing == [], f"labels not on the form: {missing}; the form has {labels}"
