@@ -1,4 +1,4 @@
-"""Deferrable WdtPendingSyncSensors for the scheduler tier (tests/e2e/test_scheduler_airflow3.py).
+"""Deferrable WdtPendingSyncSensors for the scheduler tier (tests/e2e/test_scheduler.py).
 
 One DAG per connection, so each test owns its seller in the simulator: ``e2e_wdt_sensor`` waits until
 ids are added, ``e2e_wdt_sensor_rotated`` waits while the test changes the seller's appsecret on the

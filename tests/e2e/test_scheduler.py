@@ -1,6 +1,8 @@
-"""A real Airflow 3 deployment runs the provider: api-server, scheduler, dag-processor, triggerer and
-LocalExecutor, no ``dag.test()``. The DAGs are ``example_wdt_stock_sync`` (copied as shipped) and the
-deferrable sensors of ``tests/e2e/dags/``; the platform is the simulator in this process.
+"""Real Airflow deployments run the provider, no ``dag.test()``: on Airflow 3 api-server, scheduler,
+dag-processor, triggerer and LocalExecutor; on 2.11 scheduler, triggerer and SequentialExecutor.
+
+The DAGs are ``example_wdt_stock_sync`` (copied as shipped) and the deferrable sensors of
+``tests/e2e/dags/``; the platform is the simulator in this process.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ import pytest
 from airflow_provider_wdt.simulator import WdtSimulator
 from example_dags.shop_standin import ShopStandin
 from tests.e2e.conftest import require
-from tests.e2e.deploy import AIRFLOW3, REPO_ROOT, Deployment, free_port, wait_until
+from tests.e2e.deploy import (
+    AIRFLOW2,
+    AIRFLOW3,
+    REPO_ROOT,
+    AirflowInstall,
+    Deployment,
+    free_port,
+    wait_until,
+)
 
 STOCK_SYNC = "example_wdt_stock_sync"
 SENSOR = "e2e_wdt_sensor"
@@ -98,26 +108,47 @@ def _new_appsecret() -> str:
     return f"e2e-secret-{uuid.uuid4().hex}:e2e-salt-{uuid.uuid4().hex}"
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require(AIRFLOW3)
-    home = tmp_path_factory.mktemp("airflow3-scheduler-home")
+def _components(install: AirflowInstall, api_port: int) -> tuple[dict[str, str], list[list[str]]]:
+    """Settings and commands of a deployment: Airflow 3 with LocalExecutor (its workers talk to the
+    api-server's execution API), Airflow 2.11 with SequentialExecutor (2.11 refuses LocalExecutor on
+    sqlite) and the scheduler parsing the DAGs itself."""
+    if install is AIRFLOW2:
+        return {"AIRFLOW__CORE__EXECUTOR": "SequentialExecutor"}, [
+            ["scheduler", "--skip-serve-logs"],
+            ["triggerer", "--skip-serve-logs"],
+        ]
+    settings = {
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API__WORKERS": "1",
+    }
+    return settings, [
+        ["api-server", "--host", "127.0.0.1", "--port", str(api_port)],
+        ["scheduler", "--skip-serve-logs"],
+        ["dag-processor"],
+        ["triggerer", "--skip-serve-logs"],
+    ]
+
+
+@pytest.fixture(scope="module", params=[AIRFLOW3, AIRFLOW2], ids=lambda i: i.name)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    install: AirflowInstall = require(request.param)
+    home = tmp_path_factory.mktemp(f"{install.name}-scheduler-home")
     default_secret, sensor_secret, rotated_secret = _new_appsecret(), _new_appsecret(), _new_appsecret()
     sim = WdtSimulator(appsecret=default_secret, pending=PENDING, seed=11)
     sim.add_seller("e2e_sensor", "e2e_sensor_key", sensor_secret)
     sim.add_seller("e2e_rotated", "e2e_rotated_key", rotated_secret)
     with sim, ShopStandin() as shop:
         api_port = free_port()
+        settings, commands = _components(install, api_port)
         deployment = Deployment(
-            AIRFLOW3,
+            install,
             home,
             {
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+                **settings,
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 # Only the runs a test triggers: the stock-sync DAG's 5-minute schedule stays out of the way.
                 "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-                "AIRFLOW__API__WORKERS": "1",
                 "AIRFLOW_CONN_WDT_DEFAULT": _seller_conn(sim, sim.default_sid),
                 "AIRFLOW_CONN_WDT_E2E_SENSOR": _seller_conn(sim, "e2e_sensor"),
                 "AIRFLOW_CONN_WDT_E2E_ROTATED": _seller_conn(sim, "e2e_rotated"),
@@ -131,14 +162,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         secrets = [half for s in (default_secret, sensor_secret, rotated_secret) for half in s.split(":")]
         try:
             deployment.migrate()
-            api = deployment.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(api_port))
-            deployment.start("scheduler", "scheduler", "--skip-serve-logs")
-            deployment.start("dag-processor", "dag-processor")
-            deployment.start("triggerer", "triggerer", "--skip-serve-logs")
-            deployment.wait_http(api, f"http://127.0.0.1:{api_port}/api/v2/monitor/health")
+            for command in commands:
+                component = deployment.start(command[0], *command)
+                if command[0] == "api-server":
+                    deployment.wait_http(component, f"http://127.0.0.1:{api_port}/api/v2/monitor/health")
             wanted = {STOCK_SYNC, SENSOR, SENSOR_ROTATED}
             wait_until(
-                "the dag-processor to serialize the DAGs",
+                "the DAG files to be parsed and serialized",
                 lambda: wanted <= {r[0] for r in deployment.query("SELECT dag_id FROM serialized_dag")},
                 timeout=120,
             )
