@@ -20,7 +20,7 @@ import pytest
 from airflow_provider_wdt.get_provider_info import get_provider_info
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.e2e.conftest import record_artifact, require
-from tests.e2e.deploy import AIRFLOW3, Deployment, free_port
+from tests.e2e.deploy import AIRFLOW3, Component, Deployment, free_port
 
 pytest.importorskip("playwright.sync_api", reason="the e2e extra is not installed: run `make test-e2e`")
 from playwright.sync_api import Browser, Locator, Page, Response, sync_playwright
@@ -30,7 +30,7 @@ TEST_SECONDS = 15  # the issue's bound for an answer from the Test button agains
 
 
 @pytest.fixture(scope="module")
-def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Component]]:
     require(AIRFLOW3)
     port = free_port()
     deployment = Deployment(
@@ -42,7 +42,7 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deployment.migrate()
         api = deployment.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(port))
         deployment.wait_http(api, f"http://127.0.0.1:{port}/api/v2/monitor/health")
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", api
     finally:
         deployment.stop()
 
@@ -58,6 +58,11 @@ def browser() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def ui_url(api_server: tuple[str, Component]) -> str:
+    return api_server[0]
 
 
 @pytest.fixture
@@ -201,3 +206,10 @@ def test_test_button_answers_within_15_s_against_a_silent_host(page: Page, silen
     assert response.json()["status"] is False
     assert seconds < TEST_SECONDS, f"Test took {seconds:.1f} s against a host that never answers"
     page.get_by_text("Test Connection Failed").wait_for()  # the user sees the outcome
+
+
+def test_api_server_logged_nothing_about_the_provider(api_server: tuple[str, Component]) -> None:
+    # Last in this module: the form, the saves and the tests above made it load the provider's fields.
+    names = ("airflow_provider_wdt", "WdtHook")
+    lines = [line for line in api_server[1].log_text().splitlines() if any(n in line for n in names)]
+    assert lines == []
