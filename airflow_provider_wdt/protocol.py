@@ -30,9 +30,15 @@ from airflow_provider_wdt.errors import (
 )
 from airflow_provider_wdt.platform_facts import (
     API_VERSION,
+    CLOCK_TOLERANCE,
     RATE_LIMIT_MARKERS,
     WDT_EPOCH,
 )
+
+# Where the user fixes each credential, in the connection form's own words.
+_LOGIN_FIELD = f"{STANDARD_LABELS['login']!r} (the Login field)"
+_PASSWORD_FIELD = f"{STANDARD_LABELS['password']!r} (the Password field)"
+_APPKEY_FIELD = f"{EXTRA_FIELDS_BY_NAME['appkey'].label!r} (extra 'appkey')"
 
 
 @dataclass(frozen=True, repr=False)
@@ -50,15 +56,11 @@ class Credentials:
     ) -> Credentials:
         """Validate the three fields as a user types them; errors name the field to fix."""
         if not sid or not sid.strip():
-            raise WdtConfigError(
-                f"The WDT connection has no sid (卖家账号): fill in {STANDARD_LABELS['login']!r} "
-                "(the Login field)."
-            )
+            raise WdtConfigError(f"The WDT connection has no sid (卖家账号): fill in {_LOGIN_FIELD}.")
         if not appkey or not appkey.strip():
             raise WdtConfigError(
-                f"The WDT connection has no appkey (接口账号): fill in "
-                f"{EXTRA_FIELDS_BY_NAME['appkey'].label!r} in the connection form, "
-                'or set Extra {"appkey": "..."}.'
+                f"The WDT connection has no appkey (接口账号): fill in {_APPKEY_FIELD} in the connection "
+                'form, or set Extra {"appkey": "..."}.'
             )
         secret, salt = split_appsecret(appsecret)
         return cls(sid=sid.strip(), appkey=appkey.strip(), secret=secret, salt=salt)
@@ -71,8 +73,7 @@ def split_appsecret(appsecret: str | None) -> tuple[str, str]:
     """Split ``secret:salt`` at the first colon; both halves must be non-empty."""
     if not appsecret:
         raise WdtConfigError(
-            f"The WDT connection has no appsecret: fill in {STANDARD_LABELS['password']!r} "
-            "(the Password field) as secret:salt."
+            f"The WDT connection has no appsecret: fill in {_PASSWORD_FIELD} as secret:salt."
         )
     secret, colon, salt = appsecret.strip().partition(":")
     if not colon:
@@ -190,7 +191,8 @@ def build_request(
 _HINTS = {
     3: "the account requires a dynamic password (需要动态口令); ask WDT to disable it for the app",
     6: "this machine's public IP is not on the app's whitelist (ip限制); add it on the WDT open platform",
-    7: "the timestamp is more than 120 s from the platform's clock; check this machine's clock (NTP)",
+    7: f"the timestamp is more than {CLOCK_TOLERANCE} s from the platform's clock; "
+    "check this machine's clock (NTP)",
     8: "the API version 'v' was refused",
     2: "the platform does not know one of the parameters",
     4: "the platform reported a database error; it usually passes, retry later",
@@ -211,12 +213,12 @@ def error_for_status(method: str, status: int, platform_message: str) -> WdtApiE
     lowered = platform_message.lower()
     if status == 1:
         if "验证失败" in platform_message or "sign" in lowered:
-            hint = "the signature was refused: check the appsecret (secret:salt) in the Password field"
+            hint = f"the signature was refused: check the appsecret (secret:salt) in {_PASSWORD_FIELD}"
             return WdtAuthError(f"{said}: {hint}.", **kwargs)
         if "sid" in lowered and "not" in lowered:
-            return WdtAuthError(f"{said}: check the sid (卖家账号) in the Login field.", **kwargs)
+            return WdtAuthError(f"{said}: check the sid (卖家账号) in {_LOGIN_FIELD}.", **kwargs)
         if "auth" in lowered:
-            hint = "check the appkey (接口账号) in Extra and the salt half of the appsecret"
+            hint = f"check {_APPKEY_FIELD} and the salt half of the appsecret"
             return WdtAuthError(f"{said}: {hint}.", **kwargs)
         return WdtArgumentError(f"{said}: check the arguments passed to {method}.", **kwargs)
     if status in (3, 6):

@@ -7,12 +7,15 @@ connection never falls through to a real database (Airflow 2.11 would create one
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _HOME = tempfile.mkdtemp(prefix="wdt-airflow-home-")
@@ -31,6 +34,7 @@ for _name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
 import pytest  # noqa: E402
 
 from airflow_provider_wdt.simulator import WdtSimulator  # noqa: E402
+from tests.helpers import LogText, fast_connection  # noqa: E402
 
 
 def conn_env_name(conn_id: str) -> str:
@@ -48,6 +52,27 @@ def simulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[WdtSimulator]:
 def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, conn: dict) -> None:
     """Make ``conn_id`` resolve to ``conn`` (an AIRFLOW_CONN_* JSON document) in this test."""
     monkeypatch.setenv(conn_env_name(conn_id), json.dumps(conn))
+
+
+@pytest.fixture
+def make_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., WdtSimulator]]:
+    """``make_sim(pending=N, tie_mode=..., seed=..., **extra)``: a running simulator that ``wdt_default``
+    points at, with instant retries plus the connection extras ``extra``; stopped after the test."""
+    with ExitStack() as stack:
+
+        def make(pending: int = 0, tie_mode: str = "after", seed: int = 7, **extra: Any) -> WdtSimulator:
+            sim = stack.enter_context(WdtSimulator(pending=pending, seed=seed, tie_mode=tie_mode))
+            set_connection(monkeypatch, "wdt_default", fast_connection(sim, **extra))
+            return sim
+
+        yield make
+
+
+@pytest.fixture
+def capture_logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> LogText:
+    """``capture_logs()``: everything logged so far in the test, INFO and up (see tests.helpers.LogText)."""
+    caplog.set_level(logging.INFO)
+    return LogText(caplog, capfd)
 
 
 @pytest.fixture(scope="session")

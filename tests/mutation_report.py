@@ -15,7 +15,7 @@ SURVIVED, NOT_COVERED = 0, 33
 
 
 def main(root: Path = Path("mutants")) -> None:
-    totals: Counter[str] = Counter()
+    totals: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: dict[str, Counter[str]] = defaultdict(Counter)
     for meta in sorted(root.rglob("*.py.meta")):
         module = str(meta.relative_to(root)).removesuffix(".meta")
@@ -23,23 +23,22 @@ def main(root: Path = Path("mutants")) -> None:
             if code is None:
                 continue
             outcome = {SURVIVED: "survived", NOT_COVERED: "not covered"}.get(code, "killed")
-            totals[f"{module} {outcome}"] += 1
+            totals[module][outcome] += 1
             if outcome != "killed":
                 function = key.rsplit("__mutmut_", 1)[0].rsplit(".", 1)[-1].replace("\u01c1", ".")
                 survivors[module][function.removeprefix("x.").removeprefix("x_")] += 1
-    modules = sorted({line.rsplit(" ", 1)[0].rsplit(" ", 1)[0] for line in totals})
-    all_killed = all_run = 0
-    print("| module | mutants | killed | survived | not covered | score |\n| --- | --- | --- | --- | --- | --- |")
-    for module in modules:
-        killed, survived = totals[f"{module} killed"], totals[f"{module} survived"]
-        uncovered = totals[f"{module} not covered"]
-        run = killed + survived + uncovered
-        all_killed, all_run = all_killed + killed, all_run + run
-        print(f"| {module} | {run} | {killed} | {survived} | {uncovered} | {killed / max(run, 1):.0%} |")
-    print(f"| all | {all_run} | {all_killed} | | | {all_killed / max(all_run, 1):.0%} |\n")
-    for module, functions in survivors.items():
-        listed = ", ".join(f"{name} ({n})" for name, n in functions.most_common())
-        print(f"- {module}: {listed}")
+    print("| module | mutants | killed | survived | not covered | score |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for module, counts in sorted(totals.items()):
+        run = sum(counts.values())
+        print(
+            f"| {module} | {run} | {counts['killed']} | {counts['survived']} | {counts['not covered']} "
+            f"| {counts['killed'] / run:.0%} |"
+        )
+    killed, run = sum(c["killed"] for c in totals.values()), sum(sum(c.values()) for c in totals.values())
+    print(f"| all | {run} | {killed} | | | {killed / max(run, 1):.0%} |\n")
+    for module, functions in sorted(survivors.items()):
+        print(f"- {module}: " + ", ".join(f"{name} ({n})" for name, n in functions.most_common()))
 
 
 if __name__ == "__main__":

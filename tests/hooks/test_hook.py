@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 
 import pytest
 
@@ -13,32 +12,13 @@ from airflow_provider_wdt.hooks.wdt import WdtHook
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.stock_sync import sync_info
 from tests.conftest import set_connection
-
-FAST = {"retry_wait": 0, "rate_limit_wait": 0}
-
-
-def fast_conn(sim: WdtSimulator, **extra: object) -> dict:
-    conn = sim.connection()
-    conn["extra"] = {**conn["extra"], **FAST, **extra}
-    return conn
+from tests.helpers import LogText, fast_connection, free_port
 
 
 @pytest.fixture
 def hook(simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> WdtHook:
-    set_connection(monkeypatch, "wdt_default", fast_conn(simulator))
+    set_connection(monkeypatch, "wdt_default", fast_connection(simulator))
     return WdtHook()
-
-
-def log_text(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> str:
-    """Airflow 3 routes hook logs through structlog to stdout, Airflow 2 through logging: read both."""
-    out, err = capfd.readouterr()
-    return "\n".join([caplog.text, out, err])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_constructor_does_no_lookup() -> None:
@@ -60,7 +40,7 @@ def test_one_session_reused_across_calls(hook: WdtHook, simulator: WdtSimulator)
 
 
 def test_multi_seller_closes_connections(simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    set_connection(monkeypatch, "wdt_multi", fast_conn(simulator, multi_seller=True))
+    set_connection(monkeypatch, "wdt_multi", fast_connection(simulator, multi_seller=True))
     hook = WdtHook("wdt_multi")
     for _ in range(3):
         hook.get_server_time()
@@ -70,7 +50,7 @@ def test_multi_seller_closes_connections(simulator: WdtSimulator, monkeypatch: p
 def test_base_url_without_openapi_is_accepted(
     simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    conn = fast_conn(simulator)
+    conn = fast_connection(simulator)
     conn["host"] = f"http://127.0.0.1:{simulator.port}"
     set_connection(monkeypatch, "wdt_base", conn)
     assert WdtHook("wdt_base").get_server_time()
@@ -119,7 +99,7 @@ def test_count_out_of_range_fails_before_any_request(
 def test_wrong_credentials_are_auth_errors_and_not_retried(
     simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch, field: str, value: str
 ) -> None:
-    conn = fast_conn(simulator)
+    conn = fast_connection(simulator)
     conn[field] = value
     set_connection(monkeypatch, "wdt_wrong", conn)
     with pytest.raises(errors.WdtAuthError) as info:
@@ -130,7 +110,7 @@ def test_wrong_credentials_are_auth_errors_and_not_retried(
 
 
 def test_wrong_appkey_is_auth_error(simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    conn = fast_conn(simulator)
+    conn = fast_connection(simulator)
     conn["extra"]["appkey"] = "someone_else"
     set_connection(monkeypatch, "wdt_key", conn)
     ok, message = WdtHook("wdt_key").test_connection()
@@ -152,7 +132,7 @@ def test_wrong_appkey_is_auth_error(simulator: WdtSimulator, monkeypatch: pytest
     ],
 )
 def test_transient_faults_are_retried_then_succeed(
-    hook: WdtHook, simulator: WdtSimulator, inject, cls, caplog, capfd
+    hook: WdtHook, simulator: WdtSimulator, inject, cls, caplog, capture_logs: LogText
 ) -> None:
     simulator.add_pending(30)
     inject(simulator)
@@ -160,11 +140,10 @@ def test_transient_faults_are_retried_then_succeed(
         page = hook.get_pending_sync_ids(count=10)
     assert len(page.rec_ids) >= 1
     assert simulator.request_count == 3
-    # Each retry is logged with the error class it was retried for.
-    retries = re.findall(
-        r"sales\.StockSync\.getSelfWaitSyncIdListOpen: (\w+); retry", log_text(caplog, capfd)
-    )
-    assert retries == [cls.__name__, cls.__name__]
+    # Each retry is logged with the error class it was retried for. Airflow 2.11 writes each line both to
+    # the log capture and to stderr, so the lines are keyed by their retry number.
+    retries = re.findall(r"sales\.StockSync\.getSelfWaitSyncIdListOpen: (\w+); retry (\d) of", capture_logs())
+    assert {number: name for name, number in retries} == {"1": cls.__name__, "2": cls.__name__}
 
 
 def test_persistent_fault_gives_typed_error_after_bounded_retries(
@@ -178,7 +157,7 @@ def test_persistent_fault_gives_typed_error_after_bounded_retries(
 
 
 def test_backoff_is_exponential_and_rate_limit_waits_longer(simulator: WdtSimulator, monkeypatch) -> None:
-    set_connection(monkeypatch, "wdt_waits", fast_conn(simulator, retry_wait=0.5, rate_limit_wait=7))
+    set_connection(monkeypatch, "wdt_waits", fast_connection(simulator, retry_wait=0.5, rate_limit_wait=7))
     hook = WdtHook("wdt_waits")
     waits: list[float] = []
     hook.client._sleep = waits.append  # record instead of sleeping; the HTTP traffic stays real
@@ -190,7 +169,7 @@ def test_backoff_is_exponential_and_rate_limit_waits_longer(simulator: WdtSimula
 
 
 def test_slow_answer_times_out_then_retries(simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    set_connection(monkeypatch, "wdt_slow", fast_conn(simulator, timeout=0.3))
+    set_connection(monkeypatch, "wdt_slow", fast_connection(simulator, timeout=0.3))
     simulator.faults.slow(n=1, seconds=1.0)
     hook = WdtHook("wdt_slow")
     assert hook.get_server_time()
@@ -198,18 +177,27 @@ def test_slow_answer_times_out_then_retries(simulator: WdtSimulator, monkeypatch
 
 
 def test_unreachable_host_is_transport_error_without_secrets(simulator: WdtSimulator, monkeypatch) -> None:
-    conn = fast_conn(simulator, max_retries=1)
+    conn = fast_connection(simulator, max_retries=1)
     conn["host"] = f"http://127.0.0.1:{free_port()}/openapi"
     set_connection(monkeypatch, "wdt_down", conn)
     with pytest.raises(errors.WdtTransportError, match="could not reach") as info:
         WdtHook("wdt_down").get_server_time()
     text = str(info.value)
     assert "wdtsim_salt" not in text and "sign=" not in text.replace("sign=***", "")
+    assert "refused" in text.lower()  # urllib3's wrapper is cut away, its cause kept
     assert info.value.__suppress_context__
 
 
+def test_transport_reasons_are_cut_to_size_and_lose_the_salt_and_secret(hook: WdtHook) -> None:
+    # A proxy or TLS layer may echo anything; the secret and salt go wherever they appear, not only in URLs.
+    client = hook.client
+    reason = client._clean(RuntimeError(f"upstream said wdtsim_secret and wdtsim_salt {'x' * 400}"))
+    assert "wdtsim_secret" not in reason and "wdtsim_salt" not in reason
+    assert reason.startswith("upstream said ") and reason.endswith("...") and len(reason) == 303
+
+
 def test_https_to_http_server_is_tls_error_not_retried(simulator: WdtSimulator, monkeypatch) -> None:
-    conn = fast_conn(simulator)
+    conn = fast_connection(simulator)
     conn["host"] = simulator.url.replace("http://", "https://")
     set_connection(monkeypatch, "wdt_tls", conn)
     with pytest.raises(errors.WdtTlsError, match="https"):
@@ -219,14 +207,14 @@ def test_https_to_http_server_is_tls_error_not_retried(simulator: WdtSimulator, 
 
 
 def test_clock_skew_is_measured_corrected_and_kept(
-    hook: WdtHook, simulator: WdtSimulator, caplog, capfd
+    hook: WdtHook, simulator: WdtSimulator, caplog, capture_logs: LogText
 ) -> None:
     simulator.clock_offset = 600.0
     with caplog.at_level(logging.WARNING):
         hook.get_server_time()
     assert simulator.request_count == 2
     assert abs(hook.client.clock_offset - 600) <= 2
-    assert re.search(r"clock skew.* by \+(599|600|601) s", log_text(caplog, capfd))
+    assert re.search(r"clock skew.* by \+(599|600|601) s", capture_logs())
     hook.get_server_time()
     assert simulator.request_count == 3  # the offset is kept: no second refusal
 
@@ -287,8 +275,10 @@ def test_business_error_is_typed_and_not_retried(hook: WdtHook, simulator: WdtSi
     assert not info.value.retryable and simulator.request_count == 1
 
 
-def test_secrets_never_in_logs_or_errors(simulator: WdtSimulator, monkeypatch, caplog, capfd) -> None:
-    conn = fast_conn(simulator, max_retries=2)
+def test_secrets_never_in_logs_or_errors(
+    simulator: WdtSimulator, monkeypatch, caplog, capture_logs: LogText
+) -> None:
+    conn = fast_connection(simulator, max_retries=2)
     set_connection(monkeypatch, "wdt_logs", conn)
     hook = WdtHook("wdt_logs")
     texts: list[str] = []
@@ -302,13 +292,13 @@ def test_secrets_never_in_logs_or_errors(simulator: WdtSimulator, monkeypatch, c
         with pytest.raises(errors.WdtError) as info:
             hook.get_server_time()
         texts.append(str(info.value))
-        down = fast_conn(simulator, max_retries=0)
+        down = fast_connection(simulator, max_retries=0)
         down["host"] = f"http://127.0.0.1:{free_port()}"
         set_connection(monkeypatch, "wdt_logs_down", down)
         with pytest.raises(errors.WdtTransportError) as info2:
             WdtHook("wdt_logs_down").get_server_time()
         texts.append(str(info2.value))
-    texts.append(log_text(caplog, capfd))
+    texts.append(capture_logs())
     texts.extend(r.getMessage() for r in caplog.records)
     blob = "\n".join(texts)
     assert "urllib3" in {r.name.split(".")[0] for r in caplog.records}  # DEBUG request lines were captured

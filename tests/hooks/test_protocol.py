@@ -223,3 +223,38 @@ def test_port_field_applies_when_the_host_names_none(
 def test_port_field_and_host_port_must_agree() -> None:
     with pytest.raises(errors.WdtConfigError, match=r"Port \(8650\) differs from the port in its host URL"):
         normalize_endpoint("http://h:1/openapi", 8650)
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "hint"),
+    [
+        (
+            1,
+            "验证失败",
+            "check the appsecret (secret:salt) in 'App secret (appsecret, secret:salt)' (the Password",
+        ),
+        (1, "sign error", "the signature was refused"),
+        (
+            1,
+            "sid is not found",
+            "check the sid (卖家账号) in 'Seller account (卖家账号 sid)' (the Login field).",
+        ),
+        (1, "app auth fail", "check 'App key (接口账号 appkey)' (extra 'appkey') and the salt half"),
+        (1, "参数错误", "check the arguments passed to sales.X.y."),
+        (7, "时间戳错误", "more than 120 s from the platform's clock; check this machine's clock (NTP)."),
+        (
+            100,
+            "超过每分钟最大调用频率限制，请稍后重试",
+            ": the per-minute call limit for this seller was hit",
+        ),
+        (3, "", "failed with status 3 (no message): the account requires a dynamic password"),
+    ],
+)
+def test_error_messages_say_what_to_fix(status: int, message: str, hint: str) -> None:
+    assert hint in str(error_for_status("sales.X.y", status, message))
+
+
+def test_redacted_url_keeps_everything_but_salt_and_sign() -> None:
+    url = "http://h/openapi?sid=s&key=k&salt=SALTY&method=m&timestamp=1&v=1.0&sign=abcdef0123"
+    assert redact(url) == "http://h/openapi?sid=s&key=k&salt=***&method=m&timestamp=1&v=1.0&sign=***"
+    assert redact("a TOPSECRET b", ["TOPSECRET"]) == "a *** b"

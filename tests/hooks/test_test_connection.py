@@ -12,6 +12,7 @@ import pytest
 from airflow_provider_wdt.hooks.wdt import WdtHook
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import set_connection
+from tests.helpers import free_port
 
 
 @pytest.fixture
@@ -92,11 +93,8 @@ def test_success_leaves_the_hooks_own_settings_alone(
 
 
 def test_closed_port_fails_at_once(monkeypatch: pytest.MonkeyPatch, simulator: WdtSimulator) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     conn = _conn(simulator)
-    conn["host"] = f"http://127.0.0.1:{port}/openapi"
+    conn["host"] = f"http://127.0.0.1:{free_port()}/openapi"
     set_connection(monkeypatch, "wdt_closed", conn)
     started = time.monotonic()
     ok, message = WdtHook("wdt_closed").test_connection()

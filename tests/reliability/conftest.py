@@ -21,7 +21,8 @@ import pytest
 
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import set_connection
-from tests.reliability import harness
+from tests.helpers import fast_connection
+from tests.reliability.environment import attach_memory_filesystem, make_simulator
 
 DEFAULT_SOAK_SECONDS = 6.0
 DEFAULT_SOAK_SEED = 1
@@ -68,13 +69,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def memory_fs() -> str:
-    harness.attach_memory_filesystem()
+    attach_memory_filesystem()
     return "memory://wdt-reliability"
 
 
 @pytest.fixture
 def rsim(monkeypatch: pytest.MonkeyPatch) -> Iterator[WdtSimulator]:
     """A running simulator (distinctive credentials, no ids yet); ``wdt_rel`` points at it, fast retries."""
-    with harness.make_simulator(seed=7) as sim:
-        set_connection(monkeypatch, "wdt_rel", harness.connection(sim))
+    with make_simulator(seed=7) as sim:
+        set_connection(monkeypatch, "wdt_rel", fast_connection(sim))
         yield sim

@@ -16,24 +16,37 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import fast_connection, free_port, isolate_airflow_env
+
 if __name__ == "__main__":  # a fresh interpreter: no Airflow home of the user's, no stray connections
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="wdt-secrets-home-"))
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
-    for _name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
-        del os.environ[_name]
+    isolate_airflow_env("wdt-secrets-home-")
 
 from airflow_provider_wdt.simulator import WdtSimulator
-from tests.reliability import harness
+from tests.reliability.environment import (
+    SALT,
+    SECRET,
+    attach_memory_filesystem,
+    env_connection,
+    make_simulator,
+)
+from tests.reliability.faults import (
+    FATAL_CASES,
+    FAULT_CASES,
+    MAX_ATTEMPTS,
+    SLOW_SECONDS,
+    SLOW_TIMEOUT,
+    FaultCase,
+    programmed_faults,
+)
+from tests.reliability.runners import run_operation
+from tests.reliability.secrets_scan import SignRecorder
 
 SECRET_OPS = ("op_xcom", "op_ndjson", "op_memory", "sensor_poke", "sensor_deferred", "trigger")
 
@@ -56,8 +69,7 @@ def _faults(
 
 
 def _mixed_retries(sim: WdtSimulator) -> None:
-    faults = sim.faults
-    assert isinstance(faults, harness.ProgrammedFaults)
+    faults = programmed_faults(sim)
     faults.drop(1)
     faults.http_error(1, 503)
     faults.html(1)
@@ -70,11 +82,11 @@ def _mixed_retries(sim: WdtSimulator) -> None:
     faults.at(5, second_burst)
 
 
-def _persistent(case: harness.FaultCase) -> Callable[[WdtSimulator], dict[str, Any]]:
-    return _faults(lambda sim: case.program(sim, harness.MAX_ATTEMPTS), **case.extra)
+def _persistent(case: FaultCase) -> Callable[[WdtSimulator], dict[str, Any]]:
+    return _faults(lambda sim: case.program(sim, MAX_ATTEMPTS), **case.extra)
 
 
-def _fatal(case: harness.FaultCase) -> Callable[[WdtSimulator], dict[str, Any]]:
+def _fatal(case: FaultCase) -> Callable[[WdtSimulator], dict[str, Any]]:
     return _faults(lambda sim: case.program(sim, 1), **case.extra)
 
 
@@ -88,21 +100,21 @@ SCENARIOS: list[Scenario] = [
     Scenario("clock skew +10 min", _faults(lambda sim: setattr(sim, "clock_offset", 600.0))),
     Scenario(
         "slow answers",
-        _faults(lambda sim: sim.faults.slow(2, harness.SLOW_SECONDS), timeout=harness.SLOW_TIMEOUT),
+        _faults(lambda sim: sim.faults.slow(2, SLOW_SECONDS), timeout=SLOW_TIMEOUT),
     ),
     *(
         Scenario(f"persistent {case.name}", _persistent(case))
-        for case in harness.FAULT_CASES
+        for case in FAULT_CASES
         if case.transient_n > 1 and "slow" not in case.name
     ),
-    *(Scenario(f"fatal {case.name}", _fatal(case)) for case in harness.FATAL_CASES),
-    Scenario("appsecret without colon", _conn_change(password=harness.SECRET)),
-    Scenario("appsecret with empty salt", _conn_change(password=harness.SECRET + ":")),
-    Scenario("appsecret with empty secret", _conn_change(password=":" + harness.SALT)),
-    Scenario("wrong secret", _conn_change(password="wrong" + harness.SECRET + ":" + harness.SALT)),
-    Scenario("wrong salt", _conn_change(password=harness.SECRET + ":wrong" + harness.SALT)),
+    *(Scenario(f"fatal {case.name}", _fatal(case)) for case in FATAL_CASES),
+    Scenario("appsecret without colon", _conn_change(password=SECRET)),
+    Scenario("appsecret with empty salt", _conn_change(password=SECRET + ":")),
+    Scenario("appsecret with empty secret", _conn_change(password=":" + SALT)),
+    Scenario("wrong secret", _conn_change(password="wrong" + SECRET + ":" + SALT)),
+    Scenario("wrong salt", _conn_change(password=SECRET + ":wrong" + SALT)),
     Scenario("unknown host", _conn_change(host="http://wdt-secrets.invalid/openapi")),
-    Scenario("wrong port", lambda sim: {"host": f"http://127.0.0.1:{harness.free_port()}/openapi"}),
+    Scenario("wrong port", lambda sim: {"host": f"http://127.0.0.1:{free_port()}/openapi"}),
     Scenario("https to an http server", lambda sim: {"host": sim.url.replace("http://", "https://")}),
 ]
 
@@ -110,9 +122,9 @@ SCENARIOS: list[Scenario] = [
 def run_scenario(scenario: Scenario, op: str, workdir: Path, memory_root: str) -> list[str]:
     """Run one scenario for one operation; returns every text it produced (not the logs)."""
     pending = 0 if op == "sensor_deferred" else 35
-    with harness.make_simulator(pending=pending, seed=5) as sim:
+    with make_simulator(pending=pending, seed=5) as sim:
         changes = scenario.prepare(sim)
-        conn = harness.connection(sim, max_retries=3)
+        conn = fast_connection(sim, max_retries=3)
         for key, value in changes.items():
             if key == "extra":
                 conn["extra"].update(value)
@@ -120,12 +132,11 @@ def run_scenario(scenario: Scenario, op: str, workdir: Path, memory_root: str) -
                 conn[key] = value
         if op == "sensor_deferred":
             # The first poke finds nothing, so the sensor defers; ids appear for the trigger's polls.
-            faults = sim.faults
-            assert isinstance(faults, harness.ProgrammedFaults)
+            faults = programmed_faults(sim)
             faults.at(2, lambda: sim.add_pending(15))
         out_dir = workdir / uuid.uuid4().hex[:8]
-        with harness.env_connection("wdt_secret", conn):
-            outcome = harness.run_operation(
+        with env_connection("wdt_secret", conn):
+            outcome = run_operation(
                 op,
                 "wdt_secret",
                 count=10,
@@ -174,9 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signs-file", required=True, type=Path)
     parser.add_argument("--all", action="store_true", help="every scenario, not only DEBUG_RUN_SCENARIOS")
     args = parser.parse_args(argv)
-    harness.attach_memory_filesystem()
+    attach_memory_filesystem()
     runs = 0
-    with harness.SignRecorder() as recorder:
+    with SignRecorder() as recorder:
         names = None if args.all else DEBUG_RUN_SCENARIOS
         for _, _, texts in run_all(args.workdir, "memory://wdt-secrets", names):
             runs += 1

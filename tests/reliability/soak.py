@@ -36,20 +36,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import fast_connection, isolate_airflow_env
+
 if __name__ == "__main__":  # a fresh interpreter: throw-away Airflow home, no stray connections
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="wdt-soak-home-"))
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    isolate_airflow_env("wdt-soak-home-")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")  # the retry warnings are the noise
-    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
-    for _name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
-        del os.environ[_name]
 
 from airflow_provider_wdt import errors
-from airflow_provider_wdt.paging import PendingSyncPage, PullStats, iter_new_ids_by_page
 from airflow_provider_wdt.simulator import WdtSimulator
-from tests.reliability import harness
+from tests.reliability.environment import attach_memory_filesystem, env_connection, make_simulator
+from tests.reliability.faults import MAX_ATTEMPTS, SLOW_SECONDS, SLOW_TIMEOUT, programmed_faults
+from tests.reliability.invariants import check_invariant, clean_pages, expected_ids
+from tests.reliability.probes import open_fds, rss_mib
+from tests.reliability.runners import FULL_PULLS, OP_KINDS, Outcome, TriggerFailed, run_operation
 
-SOAK_OPS = (*harness.OP_KINDS, "workflow")
+SOAK_OPS = (*OP_KINDS, "workflow")
 ALL_FAULT_KINDS = ("http_error", "drop", "slow", "html", "truncated_json", "rate_limit", "db_error")
 #: Words that name the cause, per error class, when a pull gives up.
 CAUSE_WORDS: dict[str, tuple[str, ...]] = {
@@ -96,18 +97,6 @@ class SoakFigures:
         return data
 
 
-def _clean_pages(sim: WdtSimulator, count: int) -> int:
-    seller, now = sim.seller(), sim.server_wdt_time()
-
-    def fetch(c: int, position: int) -> PendingSyncPage:
-        return PendingSyncPage(*seller.page(c, position, sim.tie_mode, now))
-
-    stats = PullStats()
-    for _ in iter_new_ids_by_page(fetch, count=count, stats=stats):
-        pass
-    return stats.pages
-
-
 def _server_connections(sim: WdtSimulator) -> int:
     server = sim._server
     if server is None:
@@ -133,12 +122,12 @@ def _remove_memory(root: str) -> None:
         path.fs.rm(path.path, recursive=True)
 
 
-def run_workflow(conn_id: str, count: int) -> harness.Outcome:
+def run_workflow(conn_id: str, count: int) -> Outcome:
     """The integrators' loop: page through the list, batchCalcStock each page, syncSuccess each id."""
     from airflow_provider_wdt.hooks.wdt import WdtHook
     from airflow_provider_wdt.stock_sync import sync_info
 
-    outcome = harness.Outcome(ids=[])
+    outcome = Outcome(ids=[])
     hook = WdtHook(conn_id)
     try:
         for page in hook.iter_pending_sync_pages(count):
@@ -211,25 +200,24 @@ def run_scenario(scenario: Scenario, workdir: Path, memory_root: str) -> Scenari
     """Run one scenario against a fresh simulator and check everything; never raises for a violation."""
     op = scenario.op
     slow = "slow" in scenario.kinds and scenario.probability > 0
-    extra: dict[str, Any] = {"timeout": harness.SLOW_TIMEOUT} if slow else {}
+    extra: dict[str, Any] = {"timeout": SLOW_TIMEOUT} if slow else {}
     out_dir = workdir / uuid.uuid4().hex[:8]
     memory = f"{memory_root}/{uuid.uuid4().hex[:8]}"
     violations: list[str] = []
     started = time.monotonic()
-    sim = harness.make_simulator(pending=scenario.pending, seed=scenario.sim_seed, tie_mode=scenario.tie_mode)
+    sim = make_simulator(pending=scenario.pending, seed=scenario.sim_seed, tie_mode=scenario.tie_mode)
     with sim:
         sim.clock_offset = scenario.skew
-        faults = sim.faults
-        assert isinstance(faults, harness.ProgrammedFaults)
-        expected = harness.expected_ids(sim, op if op != "workflow" else "hook")
-        full = op in (*harness.FULL_PULLS, "workflow")
-        pages = _clean_pages(sim, scenario.count) if full else 1
+        faults = programmed_faults(sim)
+        expected = expected_ids(sim, op if op != "workflow" else "hook")
+        full = op in (*FULL_PULLS, "workflow")
+        pages = clean_pages(sim, scenario.count) if full else 1
         faults.random(scenario.probability, scenario.kinds, seed=scenario.fault_seed)
-        with harness.env_connection(CONN_ID, harness.connection(sim, **extra)):
+        with env_connection(CONN_ID, fast_connection(sim, **extra)):
             if op == "workflow":
                 outcome = run_workflow(CONN_ID, scenario.count)
             else:
-                outcome = harness.run_operation(
+                outcome = run_operation(
                     op,
                     CONN_ID,
                     count=scenario.count,
@@ -247,13 +235,13 @@ def run_scenario(scenario: Scenario, workdir: Path, memory_root: str) -> Scenari
         requests = faults.requests
         # Bounded: at most 4 attempts per call a clean run makes, +1 for the one clock correction.
         calls = pages if op != "workflow" else pages + 2 * len(expected)
-        if op not in ("trigger", "sensor_deferred") and requests > calls * harness.MAX_ATTEMPTS + 1:
+        if op not in ("trigger", "sensor_deferred") and requests > calls * MAX_ATTEMPTS + 1:
             violations.append(f"{scenario}: {requests} requests for {calls} calls")
-        left = _wait_connections_closed(sim, harness.SLOW_SECONDS + 1.0 if slow else 0.5)
+        left = _wait_connections_closed(sim, SLOW_SECONDS + 1.0 if slow else 0.5)
         if left:
             violations.append(f"{scenario}: {left} keep-alive connections left open by the client")
     if op == "op_memory":
-        _remove_memory(memory)  # the in-memory store is the harness's, not the provider's: keep it small
+        _remove_memory(memory)  # the in-memory store is the soak's, not the provider's: keep it small
     delivered = len(outcome.ids or ()) if result == "ok" else 0
     return ScenarioResult(
         result, violations, requests, faults.injected, delivered, time.monotonic() - started
@@ -278,7 +266,7 @@ def one_iteration(rng: random.Random, figures: SoakFigures, workdir: Path, memor
 
 
 def _check(
-    sim: WdtSimulator, op: str, outcome: harness.Outcome, expected: list[int], out_dir: Path, memory: str
+    sim: WdtSimulator, op: str, outcome: Outcome, expected: list[int], out_dir: Path, memory: str
 ) -> str:
     if op == "workflow":
         reported = outcome.ids or []
@@ -297,7 +285,7 @@ def _check(
         else:
             assert type(outcome.error).__name__ == "AirflowSensorTimeout", repr(outcome.error)
         return "timeout (nothing pending)"
-    result = harness.check_invariant(outcome, expected, out_dir=out_dir, memory_root=memory)
+    result = check_invariant(outcome, expected, out_dir=out_dir, memory_root=memory)
     if result != "ok":
         assert outcome.error is not None
         _check_error(outcome.error)
@@ -305,7 +293,7 @@ def _check(
 
 
 def _check_error(error: BaseException) -> str:
-    if isinstance(error, harness.TriggerFailed):
+    if isinstance(error, TriggerFailed):
         raise AssertionError(f"trigger ended with {error.event}")
     assert isinstance(error, errors.WdtError), repr(error)
     name = type(error).__name__
@@ -318,9 +306,9 @@ def _check_error(error: BaseException) -> str:
 
 def _sample(figures: SoakFigures) -> None:
     gc.collect()
-    figures.fds.append(harness.open_fds())
+    figures.fds.append(open_fds())
     figures.threads.append(threading.active_count())
-    figures.rss_mib.append(round(harness.rss_mib(), 1))
+    figures.rss_mib.append(round(rss_mib(), 1))
     figures.python_objects.append(len(gc.get_objects()))
 
 
@@ -333,7 +321,7 @@ def run(
     progress: bool = False,
 ) -> SoakFigures:
     """Soak for ``duration`` seconds (or ``max_iterations``); returns the figures (violations included)."""
-    harness.attach_memory_filesystem()
+    attach_memory_filesystem()
     rng = random.Random(seed)
     figures = SoakFigures(seed=seed, duration_asked=duration)
     started = time.monotonic()
@@ -351,7 +339,7 @@ def run(
                 print(
                     f"[{time.monotonic() - started:6.0f} s] {figures.iterations} iterations, "
                     f"{figures.requests} requests, {sum(figures.faults_injected.values())} faults, "
-                    f"{len(figures.violations)} violations, rss {harness.rss_mib():.0f} MiB",
+                    f"{len(figures.violations)} violations, rss {rss_mib():.0f} MiB",
                     file=sys.stderr,
                     flush=True,
                 )

@@ -19,7 +19,10 @@ from airflow_provider_wdt.sensors.wdt import WdtPendingSyncSensor
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
 from tests.conftest import set_connection
-from tests.reliability import harness
+from tests.helpers import RecordingTI, fast_connection, free_port
+from tests.reliability.environment import SALT, SECRET
+from tests.reliability.runners import TriggerFailed, first_event, render_fields, run_operation
+from tests.reliability.secrets_scan import exception_texts, find_secrets
 
 pytestmark = pytest.mark.reliability
 
@@ -27,7 +30,7 @@ SURFACES = ("hook", "op_xcom", "sensor_poke", "trigger")
 
 
 def _conn(sim: WdtSimulator, **changes: Any) -> dict[str, Any]:
-    conn = harness.connection(sim, max_retries=1)
+    conn = fast_connection(sim, max_retries=1)
     for key, value in changes.items():
         if key == "extra":
             conn["extra"] = value
@@ -42,12 +45,12 @@ def _conn(sim: WdtSimulator, **changes: Any) -> dict[str, Any]:
 CONFIG_ROWS: list[tuple[str, dict[str, Any], type[errors.WdtError], tuple[str, ...]]] = [
     (
         "appsecret without colon",
-        {"password": harness.SECRET},
+        {"password": SECRET},
         errors.WdtConfigError,
         ("no colon", "Password"),
     ),
-    ("appsecret empty secret", {"password": ":" + harness.SALT}, errors.WdtConfigError, ("secret (before",)),
-    ("appsecret empty salt", {"password": harness.SECRET + ":"}, errors.WdtConfigError, ("salt (after",)),
+    ("appsecret empty secret", {"password": ":" + SALT}, errors.WdtConfigError, ("secret (before",)),
+    ("appsecret empty salt", {"password": SECRET + ":"}, errors.WdtConfigError, ("salt (after",)),
     ("appsecret only colon", {"password": ":"}, errors.WdtConfigError, ("is empty",)),
     ("appsecret missing", {"password": None}, errors.WdtConfigError, ("no appsecret", "Password")),
     ("sid missing", {"login": ""}, errors.WdtConfigError, ("no sid", "Login")),
@@ -80,13 +83,13 @@ CONFIG_ROWS: list[tuple[str, dict[str, Any], type[errors.WdtError], tuple[str, .
 
 def run_surface(surface: str, conn_id: str) -> tuple[BaseException | None, dict[str, Any] | None]:
     """Run one surface; returns (exception, trigger event)."""
-    outcome = harness.run_operation(surface, conn_id, trigger_seconds=1.0, poll_interval=0.05)
+    outcome = run_operation(surface, conn_id, trigger_seconds=1.0, poll_interval=0.05)
     return outcome.error, outcome.event
 
 
 def error_text(exc: BaseException | None, event: dict[str, Any] | None) -> tuple[str, str]:
     """(error type name, message) from an exception or a trigger's event."""
-    if isinstance(exc, harness.TriggerFailed):
+    if isinstance(exc, TriggerFailed):
         return str(exc.event.get("error_type")), str(exc.event.get("message"))
     assert exc is not None, f"no error (event {event})"
     return type(exc).__name__, str(exc)
@@ -121,7 +124,7 @@ def test_bad_connection_is_a_clear_error_before_any_request(
     for needle in needles:
         assert needle in message, f"{needle!r} not in {message!r}"
     assert rsim.request_count == 0
-    assert harness.find_secrets([message, *harness.exception_texts(exc)]) == []  # type: ignore[arg-type]
+    assert find_secrets([message, *exception_texts(exc)]) == []  # type: ignore[arg-type]
 
 
 def test_missing_connection_is_reported_before_any_request(rsim: WdtSimulator, matrix_row) -> None:
@@ -141,7 +144,7 @@ def test_missing_connection_is_reported_before_any_request(rsim: WdtSimulator, m
 def _network_rows(
     sim: WdtSimulator,
 ) -> dict[str, tuple[dict[str, Any], type[errors.WdtError], tuple[str, ...], int]]:
-    port = harness.free_port()
+    port = free_port()
     return {
         # (connection changes, error class, needles, requests the simulator sees)
         "unknown host": (
@@ -202,7 +205,7 @@ def test_unreachable_endpoint_names_the_cause(
     if cls.retryable:
         assert "gave up after 2 attempts" in message  # max_retries=1 in these connections
     assert rsim.request_count == requests
-    assert harness.find_secrets(harness.exception_texts(exc)) == []
+    assert find_secrets(exception_texts(exc)) == []
 
 
 @pytest.mark.parametrize(
@@ -279,8 +282,8 @@ def test_bad_templated_argument_fails_at_execute_before_any_request(
     rsim.add_pending(5)
     templated: dict[str, Any] = {field: "{{ params.v }}"}
     op = WdtPendingSyncIdsOperator(task_id="t", wdt_conn_id="wdt_rel", params={"v": value}, **templated)
-    context: dict[str, Any] = {"ti": harness.RecordingTI(), "params": {"v": value}}
-    assert harness.render_fields(op, context)[field] == value
+    context: dict[str, Any] = {"ti": RecordingTI(), "params": {"v": value}}
+    assert render_fields(op, context)[field] == value
     with pytest.raises(errors.WdtConfigError, match=needle):
         op.execute(context)  # type: ignore[arg-type]
     assert rsim.request_count == 0
@@ -294,7 +297,7 @@ def test_bad_sensor_position_fails_at_poke_before_any_request(rsim: WdtSimulator
             task_id="s", wdt_conn_id="wdt_rel", position=position, deferrable=deferrable, timeout=5
         )
         if isinstance(position, str) and "{{" in position:
-            harness.render_fields(sensor, {})
+            render_fields(sensor, {})
         with pytest.raises(errors.WdtConfigError, match="position must be a non-negative integer"):
             sensor.execute({})  # type: ignore[arg-type]
     assert rsim.request_count == 0
@@ -306,7 +309,7 @@ def test_bad_trigger_position_is_an_error_event_at_once(rsim: WdtSimulator) -> N
     trigger = WdtPendingSyncTrigger(
         wdt_conn_id="wdt_rel", position=-1, poll_interval=5, end_time=time.time() + 30
     )
-    event = harness.first_event(trigger, 10)
+    event = first_event(trigger, 10)
     assert event["status"] == "error" and event["error_type"] == "WdtConfigError", event
     assert "position must be a non-negative integer" in event["message"]
     assert time.monotonic() - started < 5 and rsim.request_count == 0
@@ -338,7 +341,7 @@ def test_unwritable_output_path_is_a_clear_error_before_any_request(
     path = _output_rows(tmp_path)[row]
     op = WdtPendingSyncIdsOperator(task_id="t", wdt_conn_id="wdt_rel", count=10, output_path=path)
     with pytest.raises(Exception) as info:
-        op.execute({"ti": harness.RecordingTI()})  # type: ignore[arg-type, typeddict-item]
+        op.execute({"ti": RecordingTI()})  # type: ignore[arg-type, typeddict-item]
     matrix_row(table="output", row=row, result=type(info.value).__name__, requests=rsim.request_count)
     assert rsim.request_count == 0, "the pull ran although its output could never be written"
     assert isinstance(info.value, errors.WdtConfigError), repr(info.value)
@@ -353,7 +356,7 @@ def test_unknown_object_storage_scheme_fails_before_any_request(
     rsim.add_pending(25)
     op = WdtPendingSyncIdsOperator(task_id="t", wdt_conn_id="wdt_rel", count=10, output_path=url)
     with pytest.raises(ValueError) as info:
-        op.execute({"ti": harness.RecordingTI()})  # type: ignore[arg-type, typeddict-item]
+        op.execute({"ti": RecordingTI()})  # type: ignore[arg-type, typeddict-item]
     matrix_row(
         table="output", row=f"scheme {url.split(':')[0]}://", result=type(info.value).__name__, requests=0
     )

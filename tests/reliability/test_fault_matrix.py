@@ -18,15 +18,24 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 import pytest
 
-from airflow_provider_wdt.paging import PendingSyncPage, PullStats, iter_new_ids_by_page
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import set_connection
-from tests.reliability import harness
-from tests.reliability.harness import FATAL_CASES, FAULT_CASES, FULL_PULLS, FaultCase, ProgrammedFaults
+from tests.helpers import fast_connection
+from tests.reliability.environment import make_simulator
+from tests.reliability.faults import (
+    FATAL_CASES,
+    FAULT_CASES,
+    GAVE_UP,
+    MAX_ATTEMPTS,
+    FaultCase,
+    programmed_faults,
+)
+from tests.reliability.invariants import check_invariant, clean_pages, expected_ids
+from tests.reliability.runners import FULL_PULLS, Outcome, TriggerFailed, run_operation
 
 pytestmark = pytest.mark.reliability
 
@@ -41,59 +50,47 @@ def clean_requests(sim: WdtSimulator, op: str) -> int:
     """Requests a fault-free run makes, computed from the simulator's state without HTTP."""
     if op not in FULL_PULLS:
         return 1
-    seller, now = sim.seller(), sim.server_wdt_time()
-
-    def fetch(count: int, position: int) -> PendingSyncPage:
-        return PendingSyncPage(*seller.page(count, position, sim.tie_mode, now))
-
-    stats = PullStats()
-    for _ in iter_new_ids_by_page(fetch, count=COUNT, stats=stats):
-        pass
-    return stats.pages
+    return clean_pages(sim, COUNT)
 
 
-def run_case(
-    case: FaultCase,
-    op: str,
-    n: int,
-    tie_mode: str,
-    tmp_path: Path,
-    memory_root: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> tuple[harness.Outcome, WdtSimulator, int, int, list[int]]:
-    with harness.make_simulator(pending=PENDING, seed=11, tie_mode=tie_mode) as sim:
-        set_connection(monkeypatch, "wdt_rel", harness.connection(sim, **case.extra))
-        expected = harness.expected_ids(sim, op)
+class Run(NamedTuple):
+    outcome: Outcome
+    result: str  # check_invariant's: "ok" or the error's class name
+    requests: int
+    clean: int  # requests a fault-free run makes
+    expected: list[int]
+
+
+def run_case(case: FaultCase, op: str, n: int, tie_mode: str, regime: str, env: pytest.FixtureRequest) -> Run:
+    """Program ``n`` occurrences of ``case`` to start mid-run, run ``op``, check the invariant and add
+    the matrix row. ``env`` is the test's ``request`` (for tmp_path, memory_fs, monkeypatch, matrix_row)."""
+    tmp_path: Path = env.getfixturevalue("tmp_path")
+    memory_root = f"{env.getfixturevalue('memory_fs')}/{uuid.uuid4().hex[:10]}"
+    out_dir = tmp_path / "out"
+    with make_simulator(pending=PENDING, seed=11, tie_mode=tie_mode) as sim:
+        set_connection(env.getfixturevalue("monkeypatch"), "wdt_rel", fast_connection(sim, **case.extra))
+        expected = expected_ids(sim, op)
         clean = clean_requests(sim, op)
-        faults = sim.faults
-        assert isinstance(faults, ProgrammedFaults)
+        faults = programmed_faults(sim)
         start = MID_PULL if op in FULL_PULLS else 1
         faults.at(start, lambda: case.program(sim, n))
-        outcome = harness.run_operation(
-            op, "wdt_rel", count=COUNT, out_dir=tmp_path / "out", memory_root=memory_root, trigger_seconds=8
+        outcome = run_operation(
+            op, "wdt_rel", count=COUNT, out_dir=out_dir, memory_root=memory_root, trigger_seconds=8
         )
-        return outcome, sim, faults.requests, clean, expected
-
-
-def _memory_root(memory_fs: str) -> str:
-    return f"{memory_fs}/{uuid.uuid4().hex[:10]}"
-
-
-def _row(matrix_row: Any, case: FaultCase, op: str, regime: str, result: str, requests: int, clean: int):
-    matrix_row(fault=case.name, operation=op, regime=regime, result=result, requests=requests, clean=clean)
+        requests = faults.requests
+    result = check_invariant(outcome, expected, out_dir=out_dir, memory_root=memory_root)
+    env.getfixturevalue("matrix_row")(
+        fault=case.name, operation=op, regime=regime, result=result, requests=requests, clean=clean
+    )
+    return Run(outcome, result, requests, clean, expected)
 
 
 @pytest.mark.parametrize("op", MATRIX_OPS)
 @pytest.mark.parametrize("case", FAULT_CASES, ids=lambda c: c.name)
-def test_transient_fault_is_survived(
-    case: FaultCase, op: str, tmp_path: Path, memory_fs: str, monkeypatch, matrix_row
-) -> None:
-    memory_root = _memory_root(memory_fs)
-    outcome, _, requests, clean, expected = run_case(
-        case, op, case.transient_n, "from", tmp_path, memory_root, monkeypatch
+def test_transient_fault_is_survived(case: FaultCase, op: str, request: pytest.FixtureRequest) -> None:
+    outcome, result, requests, clean, expected = run_case(
+        case, op, case.transient_n, "from", "transient", request
     )
-    result = harness.check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
-    _row(matrix_row, case, op, "transient", result, requests, clean)
     assert result == "ok", outcome.error
     assert len(expected) == (PENDING if op in FULL_PULLS else COUNT)
     assert requests == clean + case.transient_n
@@ -105,13 +102,10 @@ PERSISTENT_CASES = [c for c in FAULT_CASES if c.transient_n > 1]  # skew is corr
 @pytest.mark.parametrize("op", MATRIX_OPS)
 @pytest.mark.parametrize("case", PERSISTENT_CASES, ids=lambda c: c.name)
 def test_persistent_fault_fails_typed_and_clean(
-    case: FaultCase, op: str, tmp_path: Path, memory_fs: str, monkeypatch, matrix_row
+    case: FaultCase, op: str, request: pytest.FixtureRequest
 ) -> None:
-    memory_root = _memory_root(memory_fs)
-    n = harness.MAX_ATTEMPTS
-    outcome, _, requests, clean, expected = run_case(case, op, n, "after", tmp_path, memory_root, monkeypatch)
-    result = harness.check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
-    _row(matrix_row, case, op, "persistent", result, requests, clean)
+    n = MAX_ATTEMPTS
+    outcome, result, requests, clean, _ = run_case(case, op, n, "after", "persistent", request)
     if op == "trigger":
         # The trigger's retries are its polls (max_retries 0, poll_interval apart): it outlasts the burst.
         assert result == "ok" and requests == clean + n
@@ -119,7 +113,7 @@ def test_persistent_fault_fails_typed_and_clean(
     assert result == case.error.__name__, outcome.error
     assert isinstance(outcome.error, case.error)
     message = str(outcome.error)
-    for needle in (*case.needles, harness.GAVE_UP):
+    for needle in (*case.needles, GAVE_UP):
         assert needle in message, f"{needle!r} missing from: {message}"
     start = MID_PULL if op in FULL_PULLS else 1
     assert requests == start - 1 + n
@@ -127,15 +121,10 @@ def test_persistent_fault_fails_typed_and_clean(
 
 @pytest.mark.parametrize("op", MATRIX_OPS)
 @pytest.mark.parametrize("case", FATAL_CASES, ids=lambda c: c.name)
-def test_fatal_fault_fails_at_once(
-    case: FaultCase, op: str, tmp_path: Path, memory_fs: str, monkeypatch, matrix_row
-) -> None:
-    memory_root = _memory_root(memory_fs)
-    outcome, _, requests, clean, expected = run_case(case, op, 1, "from", tmp_path, memory_root, monkeypatch)
-    result = harness.check_invariant(outcome, expected, out_dir=tmp_path / "out", memory_root=memory_root)
-    _row(matrix_row, case, op, "fatal", result, requests, clean)
+def test_fatal_fault_fails_at_once(case: FaultCase, op: str, request: pytest.FixtureRequest) -> None:
+    outcome, result, requests, _, _ = run_case(case, op, 1, "from", "fatal", request)
     assert result == case.error.__name__, outcome.error
-    if isinstance(outcome.error, harness.TriggerFailed):
+    if isinstance(outcome.error, TriggerFailed):
         message = str(outcome.error.event["message"])
     else:
         assert isinstance(outcome.error, case.error)
@@ -164,13 +153,13 @@ def test_trigger_outlasted_by_endless_faults_times_out_naming_the_cause(
 ) -> None:
     """Every poll fails until the sensor's timeout: the timeout event says so, and why (not 'nothing
     pending'), so a dead endpoint is not mistaken for an empty list."""
-    with harness.make_simulator(pending=PENDING, seed=11) as sim:
-        set_connection(monkeypatch, "wdt_rel", harness.connection(sim, **case.extra))
+    with make_simulator(pending=PENDING, seed=11) as sim:
+        set_connection(monkeypatch, "wdt_rel", fast_connection(sim, **case.extra))
         case.program(sim, 10_000)
-        outcome = harness.run_operation("trigger", "wdt_rel", trigger_seconds=0.5, poll_interval=0.05)
-        requests = sim.faults.requests  # type: ignore[attr-defined]
+        outcome = run_operation("trigger", "wdt_rel", trigger_seconds=0.5, poll_interval=0.05)
+        requests = programmed_faults(sim).requests
         sim.faults.clear()
-    assert isinstance(outcome.error, harness.TriggerFailed)
+    assert isinstance(outcome.error, TriggerFailed)
     event = outcome.error.event
     matrix_row(
         fault=case.name, operation="trigger", regime="endless", result="timeout", requests=requests, clean=1

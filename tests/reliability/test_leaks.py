@@ -16,7 +16,12 @@ from airflow_provider_wdt.hooks.wdt import WdtHook
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
 from tests.conftest import set_connection
-from tests.reliability import harness, soak
+from tests.helpers import fast_connection, free_port
+from tests.reliability import soak
+from tests.reliability.environment import SALT
+from tests.reliability.faults import SLOW_TIMEOUT, programmed_faults
+from tests.reliability.probes import open_fds
+from tests.reliability.runners import FULL_PULLS, run_operation
 
 pytestmark = pytest.mark.reliability
 
@@ -52,7 +57,7 @@ def test_hook_close_leaves_no_keepalive_socket_after_any_fault(
     connection pool (and its idle keep-alive socket) alive; Session.close() does not close pools on
     urllib3 2, so the socket stayed open until the next cyclic garbage collection."""
     rsim.add_pending(30)
-    set_connection(monkeypatch, "wdt_rel", harness.connection(rsim, timeout=harness.SLOW_TIMEOUT))
+    set_connection(monkeypatch, "wdt_rel", fast_connection(rsim, timeout=SLOW_TIMEOUT))
     program = {
         "slow": lambda: rsim.faults.slow(2, LEAK_SLOW),
         "drop": lambda: rsim.faults.drop(2),
@@ -76,12 +81,11 @@ def test_operations_leave_no_keepalive_socket_after_timeouts(
     rsim: WdtSimulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, op: str
 ) -> None:
     rsim.add_pending(30)
-    set_connection(monkeypatch, "wdt_rel", harness.connection(rsim, timeout=harness.SLOW_TIMEOUT))
-    faults = rsim.faults
-    assert isinstance(faults, harness.ProgrammedFaults)
-    faults.at(2 if op in harness.FULL_PULLS else 1, lambda: faults.slow(2, LEAK_SLOW))
+    set_connection(monkeypatch, "wdt_rel", fast_connection(rsim, timeout=SLOW_TIMEOUT))
+    faults = programmed_faults(rsim)
+    faults.at(2 if op in FULL_PULLS else 1, lambda: faults.slow(2, LEAK_SLOW))
     with no_cyclic_gc():
-        outcome = harness.run_operation(op, "wdt_rel", count=10, out_dir=tmp_path)
+        outcome = run_operation(op, "wdt_rel", count=10, out_dir=tmp_path)
         assert outcome.error is None, outcome.error
         assert server_side_open(rsim, LEAK_SLOW + 1.0) == 0
 
@@ -100,7 +104,7 @@ def test_cancelled_trigger_leaves_no_socket_or_thread(rsim: WdtSimulator) -> Non
 
         task = asyncio.ensure_future(consume())
         deadline = time.monotonic() + 10
-        while rsim.faults.requests == 0 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        while programmed_faults(rsim).requests == 0 and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -116,28 +120,26 @@ def test_many_failures_leak_no_file_descriptors(rsim: WdtSimulator, monkeypatch,
     """80 failed operations of every kind (transport, TLS, auth, config, mid-pull): fds stay flat."""
     rsim.add_pending(25)
     hosts = [
-        f"http://127.0.0.1:{harness.free_port()}/openapi",
+        f"http://127.0.0.1:{free_port()}/openapi",
         rsim.url.replace("http://", "https://"),
         "http://wdt-leaks.invalid/openapi",
     ]
     kinds = ("hook", "op_ndjson", "op_xcom", "sensor_poke")
 
     def run_round(i: int) -> None:
-        conn = harness.connection(rsim, max_retries=0)
+        conn = fast_connection(rsim, max_retries=0)
         if i % 4 < 3:
             conn["host"] = hosts[i % 3]
         else:
-            conn["password"] = "wrong:" + harness.SALT
+            conn["password"] = "wrong:" + SALT
         set_connection(monkeypatch, "wdt_fail", conn)
-        outcome = harness.run_operation(
-            kinds[i % len(kinds)], "wdt_fail", count=10, out_dir=tmp_path / str(i)
-        )
+        outcome = run_operation(kinds[i % len(kinds)], "wdt_fail", count=10, out_dir=tmp_path / str(i))
         assert outcome.error is not None
 
     for i in range(12):  # warm-up: imports, lazily opened files
         run_round(i)
-    before = harness.open_fds()
+    before = open_fds()
     for i in range(80):
         run_round(i)
-    assert harness.open_fds() <= before + 2
+    assert open_fds() <= before + 2
     assert server_side_open(rsim, 1.0) == 0

@@ -15,7 +15,10 @@ from airflow_provider_wdt.hooks.wdt import WdtHook
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
 from tests.conftest import set_connection
-from tests.reliability import harness
+from tests.helpers import fast_connection
+from tests.reliability.environment import SID, make_simulator
+from tests.reliability.invariants import check_invariant
+from tests.reliability.runners import run_operation
 
 pytestmark = pytest.mark.reliability
 
@@ -25,10 +28,10 @@ SID_B, APPKEY_B, APPSECRET_B = "relsid_b", "relkey_b", "RelSecretB91:RelSaltB73"
 @pytest.fixture
 def two_sellers(monkeypatch: pytest.MonkeyPatch):
     """One simulator, two sellers with different pending lists; ``wdt_a`` and ``wdt_b`` point at them."""
-    with harness.make_simulator(pending=45, seed=3) as sim:
+    with make_simulator(pending=45, seed=3) as sim:
         sim.add_seller(SID_B, APPKEY_B, APPSECRET_B, pending=38, seed=4)
-        set_connection(monkeypatch, "wdt_a", harness.connection(sim))
-        set_connection(monkeypatch, "wdt_b", harness.connection(sim, sid=SID_B))
+        set_connection(monkeypatch, "wdt_a", fast_connection(sim))
+        set_connection(monkeypatch, "wdt_b", fast_connection(sim, sid=SID_B))
         yield sim
 
 
@@ -58,12 +61,12 @@ def test_interleaved_hooks_keep_one_connection_per_seller(two_sellers: WdtSimula
         hook_b.close()
     assert_no_shared_connection(two_sellers)
     assert two_sellers.connections_accepted == 4  # one each, and one more each after the drops
-    assert {r.sid for r in two_sellers.request_log} == {harness.SID, SID_B}
+    assert {r.sid for r in two_sellers.request_log} == {SID, SID_B}
 
 
 def test_multi_seller_mode_never_reuses_a_connection(two_sellers: WdtSimulator, monkeypatch) -> None:
-    set_connection(monkeypatch, "wdt_a", harness.connection(two_sellers, multi_seller=True))
-    set_connection(monkeypatch, "wdt_b", harness.connection(two_sellers, sid=SID_B, multi_seller=True))
+    set_connection(monkeypatch, "wdt_a", fast_connection(two_sellers, multi_seller=True))
+    set_connection(monkeypatch, "wdt_b", fast_connection(two_sellers, sid=SID_B, multi_seller=True))
     hook_a, hook_b = WdtHook("wdt_a"), WdtHook("wdt_b")
     for _ in range(5):
         hook_a.get_server_time()
@@ -81,7 +84,7 @@ def test_pulls_for_two_sellers_in_threads(two_sellers: WdtSimulator) -> None:
     results: dict[str, Any] = {}
 
     def pull(conn_id: str) -> None:
-        results[conn_id] = harness.run_operation("hook", conn_id, count=10)
+        results[conn_id] = run_operation("hook", conn_id, count=10)
 
     threads = [threading.Thread(target=pull, args=(conn_id,)) for conn_id in ("wdt_a", "wdt_b")]
     for thread in threads:
@@ -90,7 +93,7 @@ def test_pulls_for_two_sellers_in_threads(two_sellers: WdtSimulator) -> None:
         thread.join(60)
     two_sellers.faults.clear()
     for conn_id in ("wdt_a", "wdt_b"):
-        assert harness.check_invariant(results[conn_id], expected[conn_id]) == "ok", results[conn_id].error
+        assert check_invariant(results[conn_id], expected[conn_id]) == "ok", results[conn_id].error
     assert_no_shared_connection(two_sellers)
 
 
@@ -100,8 +103,8 @@ def test_operators_for_two_sellers_in_one_process(two_sellers: WdtSimulator, tmp
     expected = {"wdt_a": two_sellers.pending_ids(), "wdt_b": two_sellers.pending_ids(SID_B)}
     two_sellers.faults.random(0.15, ("http_error", "drop", "db_error"), seed=22)
     for conn_id, kind in (("wdt_a", "op_ndjson"), ("wdt_b", "op_xcom"), ("wdt_a", "op_xcom")):
-        outcome = harness.run_operation(kind, conn_id, count=10, out_dir=tmp_path / conn_id / kind)
-        check = harness.check_invariant(outcome, expected[conn_id], out_dir=tmp_path / conn_id / kind)
+        outcome = run_operation(kind, conn_id, count=10, out_dir=tmp_path / conn_id / kind)
+        check = check_invariant(outcome, expected[conn_id], out_dir=tmp_path / conn_id / kind)
         assert check == "ok", outcome.error
     two_sellers.faults.clear()
     assert_no_shared_connection(two_sellers)
@@ -110,11 +113,11 @@ def test_operators_for_two_sellers_in_one_process(two_sellers: WdtSimulator, tmp
 def test_clock_offset_is_per_seller(monkeypatch: pytest.MonkeyPatch) -> None:
     """Seller A's platform runs 10 min ahead, seller B's is on time: B never inherits A's correction."""
     with (
-        harness.make_simulator(pending=20, clock_offset=600.0) as skewed,
-        harness.make_simulator(pending=20) as on_time,
+        make_simulator(pending=20, clock_offset=600.0) as skewed,
+        make_simulator(pending=20) as on_time,
     ):
-        set_connection(monkeypatch, "wdt_a", harness.connection(skewed))
-        set_connection(monkeypatch, "wdt_b", harness.connection(on_time))
+        set_connection(monkeypatch, "wdt_a", fast_connection(skewed))
+        set_connection(monkeypatch, "wdt_b", fast_connection(on_time))
         hook_a, hook_b = WdtHook("wdt_a"), WdtHook("wdt_b")
         for _ in range(3):
             hook_a.get_pending_sync_ids(10, 0)
@@ -142,7 +145,7 @@ def test_clock_offset_is_per_seller_on_one_platform(two_sellers: WdtSimulator) -
     for record in two_sellers.request_log:
         by_sid[record.sid].append(record.status)
     assert by_sid[SID_B] == [0, 0]
-    assert by_sid[harness.SID] == [7, 0, 7, 0]
+    assert by_sid[SID] == [7, 0, 7, 0]
 
 
 def test_triggers_for_two_sellers_in_one_event_loop(two_sellers: WdtSimulator) -> None:
@@ -167,4 +170,4 @@ def test_triggers_for_two_sellers_in_one_event_loop(two_sellers: WdtSimulator) -
     assert_no_shared_connection(two_sellers)
     # Each trigger learned the skew for itself: one refusal per trigger, none carried over.
     refusals = [str(r.sid) for r in two_sellers.request_log if r.status == 7]
-    assert sorted(refusals) == sorted([harness.SID, SID_B, harness.SID, SID_B])
+    assert sorted(refusals) == sorted([SID, SID_B, SID, SID_B])

@@ -21,7 +21,10 @@ from airflow_provider_wdt._compat import object_storage_path
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import REPO_ROOT
-from tests.reliability import harness
+from tests.helpers import RecordingTI, fast_connection
+from tests.reliability.faults import programmed_faults
+from tests.reliability.invariants import leftovers
+from tests.reliability.runners import FILE_SUFFIX, run_operation
 
 pytestmark = pytest.mark.reliability
 
@@ -32,18 +35,12 @@ class TaskTimeout(BaseException):
     """Stands in for AirflowTaskTimeout: a BaseException, raised wherever the task happens to be."""
 
 
-def _faults(sim: WdtSimulator) -> harness.ProgrammedFaults:
-    faults = sim.faults
-    assert isinstance(faults, harness.ProgrammedFaults)
-    return faults
-
-
 @pytest.mark.parametrize("kind", ["op_json", "op_ndjson", "op_csv", "op_memory"])
 def test_failed_pull_keeps_the_old_output(
     rsim: WdtSimulator, tmp_path: Path, memory_fs: str, kind: str
 ) -> None:
     rsim.add_pending(80)
-    fmt = harness.FILE_SUFFIX[kind]
+    fmt = FILE_SUFFIX[kind]
     target: Any
     root: str | None
     if kind == "op_memory":
@@ -56,16 +53,16 @@ def test_failed_pull_keeps_the_old_output(
         target = tmp_path / "out" / f"ids.{fmt}"
         target.parent.mkdir()
         target.write_bytes(OLD)
-    _faults(rsim).at(4, lambda: rsim.faults.http_error(1, 404))
-    outcome = harness.run_operation(
+    programmed_faults(rsim).at(4, lambda: rsim.faults.http_error(1, 404))
+    outcome = run_operation(
         kind, "wdt_rel", count=10, out_dir=tmp_path / "out", memory_root=root, trigger_seconds=1
     )
     assert isinstance(outcome.error, errors.WdtEndpointError)
     assert target.read_bytes() == OLD
-    found = harness.leftovers(tmp_path / "out" if root is None else None, root)
+    found = leftovers(tmp_path / "out" if root is None else None, root)
     assert found == [f"ids.{fmt}"] or (root is not None and len(found) == 1), found
     # and the next, successful run replaces it whole
-    ok = harness.run_operation(kind, "wdt_rel", count=10, out_dir=tmp_path / "out", memory_root=root)
+    ok = run_operation(kind, "wdt_rel", count=10, out_dir=tmp_path / "out", memory_root=root)
     assert ok.error is None and ok.ids == rsim.pending_ids()
 
 
@@ -73,20 +70,21 @@ def test_task_timeout_between_pages_leaves_nothing(rsim: WdtSimulator, tmp_path:
     from airflow_provider_wdt.hooks.wdt import WdtHook
 
     rsim.add_pending(80)
-    original = WdtHook.get_pending_sync_ids
+    original = WdtHook.call
     calls = {"n": 0}
 
-    def flaky(self: WdtHook, count: int = 5000, position: int = 0) -> Any:
+    # WdtHook.call is where every page request starts: the 4th page's raises before it is sent.
+    def flaky(self: WdtHook, method: str, *args: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 4:
             raise TaskTimeout("execution_timeout")
-        return original(self, count, position)
+        return original(self, method, *args)
 
-    monkeypatch.setattr(WdtHook, "get_pending_sync_ids", flaky)
+    monkeypatch.setattr(WdtHook, "call", flaky)
     op = WdtPendingSyncIdsOperator(
         task_id="t", wdt_conn_id="wdt_rel", count=10, output_path=str(tmp_path / "ids.json")
     )
-    ti = harness.RecordingTI()
+    ti = RecordingTI()
     with pytest.raises(TaskTimeout):
         op.execute({"ti": ti})  # type: ignore[arg-type, typeddict-item]
     assert list(tmp_path.iterdir()) == [] and ti.xcoms == {}
@@ -96,7 +94,7 @@ def test_alarm_inside_a_socket_read_leaves_nothing(rsim: WdtSimulator, tmp_path:
     """Airflow's execution_timeout is SIGALRM raising in the main thread: here it fires while the
     client waits for a slow answer in the middle of the pull."""
     rsim.add_pending(80)
-    _faults(rsim).at(4, lambda: rsim.faults.slow(1, 3.0))
+    programmed_faults(rsim).at(4, lambda: rsim.faults.slow(1, 3.0))
 
     def on_alarm(signum: int, frame: Any) -> None:
         raise TaskTimeout("execution_timeout")
@@ -106,7 +104,7 @@ def test_alarm_inside_a_socket_read_leaves_nothing(rsim: WdtSimulator, tmp_path:
         task_id="t", wdt_conn_id="wdt_rel", count=10, output_path=str(tmp_path / "ids.csv")
     )
     try:
-        faults = _faults(rsim)
+        faults = programmed_faults(rsim)
 
         def arm_when_slow() -> None:
             signal.setitimer(signal.ITIMER_REAL, 0.3)
@@ -114,7 +112,7 @@ def test_alarm_inside_a_socket_read_leaves_nothing(rsim: WdtSimulator, tmp_path:
         faults.at(4, arm_when_slow)
         started = time.monotonic()
         with pytest.raises(TaskTimeout):
-            op.execute({"ti": harness.RecordingTI()})  # type: ignore[arg-type, typeddict-item]
+            op.execute({"ti": RecordingTI()})  # type: ignore[arg-type, typeddict-item]
         assert time.monotonic() - started < 2.5  # it really interrupted the 3 s wait
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -136,11 +134,11 @@ def test_hard_kill_mid_pull_never_leaves_a_partial_target(rsim: WdtSimulator, tm
     """SIGKILL cannot be cleaned up after: the hidden temporary file may stay, the target never appears
     half-written (readers and the next run see no file or the old whole one)."""
     rsim.add_pending(200)
-    faults = _faults(rsim)
+    faults = programmed_faults(rsim)
     faults.at(5, lambda: rsim.faults.slow(1, 30.0))  # the pull hangs in the middle; we kill it then
     target = tmp_path / "ids.ndjson"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
-    env["AIRFLOW_CONN_WDT_KILL"] = json.dumps(harness.connection(rsim))
+    env["AIRFLOW_CONN_WDT_KILL"] = json.dumps(fast_connection(rsim))
     env["PYTHONPATH"] = str(REPO_ROOT)
     proc = subprocess.Popen(
         [sys.executable, "-c", KILL_SCRIPT, str(target)],

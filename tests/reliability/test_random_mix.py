@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability import soak
+from tests.reliability.runners import FULL_PULLS
 
 pytestmark = pytest.mark.reliability
 
@@ -44,7 +45,7 @@ def test_random_mix(op: str, seed: int, tmp_path: Path, memory_fs: str, matrix_r
         delivered=done.delivered,
     )
     assert done.violations == []
-    if op in (*soak.harness.FULL_PULLS, "workflow"):
+    if op in (*FULL_PULLS, "workflow"):
         assert sum(done.injected.values()) > 0  # the mix really hit this run
 
 

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.reliability import harness, secret_scenarios
+from tests.helpers import fast_connection, free_port
+from tests.reliability import secret_scenarios
+from tests.reliability.secrets_scan import SignRecorder, exception_texts, find_secrets
 
 pytestmark = pytest.mark.reliability
 
@@ -31,7 +33,7 @@ def _record_texts(records: list[logging.LogRecord]) -> list[str]:
         texts.append(record.getMessage())
         texts.append(repr(record.args))
         if record.exc_info and record.exc_info[1] is not None:
-            texts.extend(harness.exception_texts(record.exc_info[1]))
+            texts.extend(exception_texts(record.exc_info[1]))
         if record.exc_text:
             texts.append(record.exc_text)
     return texts
@@ -41,7 +43,7 @@ def _record_texts(records: list[logging.LogRecord]) -> list[str]:
 def test_no_secret_anywhere_in_process(op: str, tmp_path: Path, memory_fs: str, caplog, capfd) -> None:
     texts: list[str] = []
     outcomes: dict[str, str] = {}
-    with caplog.at_level(logging.DEBUG), harness.SignRecorder() as recorder:
+    with caplog.at_level(logging.DEBUG), SignRecorder() as recorder:
         for scenario in secret_scenarios.SCENARIOS:
             produced = secret_scenarios.run_scenario(scenario, op, tmp_path, memory_fs)
             outcomes[scenario.name] = produced[0].rsplit(": ", 1)[1]
@@ -55,7 +57,7 @@ def test_no_secret_anywhere_in_process(op: str, tmp_path: Path, memory_fs: str, 
     # Successes succeeded and failures failed, so both paths were scanned.
     assert outcomes["success"] == outcomes["mixed retries"] == outcomes["clock skew +10 min"] == "ok"
     assert outcomes["wrong secret"] != "ok" and outcomes["unknown host"] != "ok"
-    assert harness.find_secrets(texts + logs, recorder.signs) == []
+    assert find_secrets(texts + logs, recorder.signs) == []
 
 
 def test_no_secret_anywhere_in_a_debug_level_interpreter(tmp_path: Path) -> None:
@@ -90,7 +92,7 @@ def test_no_secret_anywhere_in_a_debug_level_interpreter(tmp_path: Path) -> None
     assert len(signs) >= 5  # signs repeat within one second, so few distinct ones
     assert "POST /openapi?" in blob and "sign=***" in blob  # urllib3's DEBUG request lines are there
     assert blob.lower().count("debug") > 50  # and the run really was at DEBUG level
-    found = harness.find_secrets([blob], signs)
+    found = find_secrets([blob], signs)
     assert found == [], [line for line in blob.splitlines() if any(s in line for s in signs)][:5]
 
 
@@ -101,12 +103,12 @@ def test_exception_chain_of_a_transport_error_holds_no_url_with_secrets(rsim, mo
     from airflow_provider_wdt.hooks.wdt import WdtHook
     from tests.conftest import set_connection
 
-    for host in (f"http://127.0.0.1:{harness.free_port()}/openapi", rsim.url.replace("http:", "https:")):
-        conn = harness.connection(rsim, max_retries=0)
+    for host in (f"http://127.0.0.1:{free_port()}/openapi", rsim.url.replace("http:", "https:")):
+        conn = fast_connection(rsim, max_retries=0)
         conn["host"] = host
         set_connection(monkeypatch, "wdt_chain", conn)
-        with harness.SignRecorder() as recorder, pytest.raises(WdtError) as info:
+        with SignRecorder() as recorder, pytest.raises(WdtError) as info:
             WdtHook("wdt_chain").get_server_time()
         assert info.value.__context__ is None and info.value.__cause__ is None
-        texts = harness.exception_texts(info.value) + traceback.format_exception(info.value)
-        assert harness.find_secrets(texts, recorder.signs) == []
+        texts = exception_texts(info.value) + traceback.format_exception(info.value)
+        assert find_secrets(texts, recorder.signs) == []

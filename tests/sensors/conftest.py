@@ -12,16 +12,22 @@ from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import set_connection
 
 AddLater = Callable[..., list[int]]
+WRONG_SECRET = "wrong_secret"
 
 
 @pytest.fixture
-def fast_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[WdtSimulator]:
+def fast_sim(make_sim: Callable[..., WdtSimulator]) -> WdtSimulator:
     """An empty simulator; ``wdt_default`` points at it and retries without waiting (fast fault tests)."""
-    with WdtSimulator(seed=11) as sim:
-        conn = sim.connection()
-        conn["extra"].update(retry_wait=0, rate_limit_wait=0)
-        set_connection(monkeypatch, "wdt_default", conn)
-        yield sim
+    return make_sim(seed=11)
+
+
+@pytest.fixture
+def wrong_secret_conn(fast_sim: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``wdt_bad``: fast_sim's connection with a wrong secret (the platform refuses it with status 1)."""
+    conn = fast_sim.connection()
+    conn["password"] = f"{WRONG_SECRET}:wdtsim_salt"
+    set_connection(monkeypatch, "wdt_bad", conn)
+    return "wdt_bad"
 
 
 @pytest.fixture

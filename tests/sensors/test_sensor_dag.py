@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_wdt.simulator import WdtSimulator
+from tests.helpers import states
 from tests.sensors.conftest import AddLater
 
 pytestmark = pytest.mark.db
@@ -22,10 +23,6 @@ pytestmark = pytest.mark.db
 
 def load_dag(name: str) -> Any:
     return importlib.import_module(f"tests.dags.{name}").dag
-
-
-def states(dag_run: Any) -> dict[str, str]:
-    return {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in dag_run.get_task_instances()}
 
 
 def test_deferrable_sensor_waits_for_ids_added_later(

@@ -22,7 +22,6 @@ from airflow_provider_wdt.errors import WdtAuthError, WdtConfigError, WdtServerE
 from airflow_provider_wdt.sensors.wdt import WdtPendingSyncSensor
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
-from tests.conftest import set_connection
 from tests.sensors.conftest import AddLater
 
 PENDING = "sales.StockSync.getSelfWaitSyncIdListOpen"
@@ -123,12 +122,9 @@ def test_persistent_errors_fail_the_task_with_the_typed_error(fast_sim: WdtSimul
     assert fast_sim.request_count == 4  # the connection's default max_retries=3
 
 
-def test_auth_failure_is_not_retried(fast_sim: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    conn = fast_sim.connection()
-    conn["password"] = "wrong_secret:wdtsim_salt"
-    set_connection(monkeypatch, "wdt_bad", conn)
-    with pytest.raises(WdtAuthError):
-        sensor(wdt_conn_id="wdt_bad", soft_fail=True).execute({})  # soft_fail skips timeouts, not errors
+def test_auth_failure_is_not_retried(fast_sim: WdtSimulator, wrong_secret_conn: str) -> None:
+    with pytest.raises(WdtAuthError):  # soft_fail skips timeouts, not errors
+        sensor(wdt_conn_id=wrong_secret_conn, soft_fail=True).execute({})
     assert fast_sim.request_count == 1
 
 
@@ -216,16 +212,13 @@ def test_deferrable_returns_at_once_when_ids_are_there(fast_sim: WdtSimulator) -
     assert fast_sim.request_count == 1
 
 
-def test_deferrable_first_poke_errors(fast_sim: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    conn = fast_sim.connection()
-    conn["password"] = "wrong_secret:wdtsim_salt"
-    set_connection(monkeypatch, "wdt_bad", conn)
+def test_deferrable_first_poke_errors(fast_sim: WdtSimulator, wrong_secret_conn: str) -> None:
     with pytest.raises(WdtAuthError):
-        sensor(deferrable=True, wdt_conn_id="wdt_bad").execute({})
+        sensor(deferrable=True, wdt_conn_id=wrong_secret_conn).execute({})
     with pytest.raises(AirflowSkipException):
-        sensor(deferrable=True, wdt_conn_id="wdt_bad", never_fail=True).execute({})
+        sensor(deferrable=True, wdt_conn_id=wrong_secret_conn, never_fail=True).execute({})
     with pytest.raises(TaskDeferred):
-        sensor(deferrable=True, wdt_conn_id="wdt_bad", silent_fail=True).execute({})
+        sensor(deferrable=True, wdt_conn_id=wrong_secret_conn, silent_fail=True).execute({})
 
 
 def test_deferred_path_gives_the_same_xcom_as_a_poke(

@@ -1,30 +1,25 @@
-"""A minimal, independent qjb client for the simulator's tests.
+"""A minimal qjb client for the simulator's tests: one keep-alive http.client connection, no provider code.
 
-Written from the protocol page alone (its own MD5 signing over a concatenated string), so a bug in the
-simulator's signer or in the provider's client cannot cancel out here.
+It signs with the simulator's own signer, which tests/simulator/test_signing.py pins to the protocol
+page's published vectors and to a request hand-built from section 4; so a bug in the signer fails there,
+even though it would cancel out in the requests this client makes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-EPOCH_2012 = 1325347200
-
-
-def md5_sign(secret: str, params: dict[str, str], body: str | bytes) -> str:
-    pairs: dict[str, bytes] = {k: v.encode() for k, v in params.items() if k != "sign"}
-    pairs["body"] = body if isinstance(body, bytes) else body.encode()
-    text = secret.encode() + b"".join(k.encode() + pairs[k] for k in sorted(pairs)) + secret.encode()
-    return hashlib.md5(text).hexdigest()
+from airflow_provider_wdt.platform_facts import WDT_EPOCH
+from airflow_provider_wdt.simulator.signing import compute_sign
 
 
 def wdt_now(offset: float = 0.0) -> int:
-    return int(time.time() + offset) - EPOCH_2012
+    """The qjb timestamp (seconds since the WDT epoch) for now, moved by ``offset`` seconds."""
+    return int(time.time() + offset) - WDT_EPOCH
 
 
 def compact(args: Any) -> str:
@@ -53,7 +48,7 @@ class QjbClient:
             "v": "1.0",
             **extra,
         }
-        params["sign"] = md5_sign(self.secret, params, body)
+        params["sign"] = compute_sign(self.secret, params, body)
         return params
 
     def post(

@@ -6,9 +6,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from airflow_provider_wdt.simulator import WdtSimulator
+from airflow_provider_wdt.simulator import WdtSimulator, compute_sign
 
-from .qjbclient import QjbClient, compact, md5_sign, wdt_now
+from .qjbclient import QjbClient, compact, wdt_now
 
 WAIT = "sales.StockSync.getSelfWaitSyncIdListOpen"
 
@@ -85,7 +85,7 @@ def test_millisecond_timestamp_is_status_1(client: QjbClient) -> None:
 @pytest.mark.parametrize("body", [b"", b"{}", b'"x"', b"[1,", b"[\xff]", b"null"])
 def test_body_must_be_json_array(client: QjbClient, body: bytes) -> None:
     params = client.params("system.Core.now", "")
-    params["sign"] = md5_sign(client.secret, params, body)  # correctly signed, so the body check decides
+    params["sign"] = compute_sign(client.secret, params, body)  # correctly signed, so the body check decides
     data = _post(client, params, body)
     assert data["status"] == 1 and "JSON" in data["message"], data
 

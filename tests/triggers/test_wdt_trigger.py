@@ -13,8 +13,7 @@ import pytest
 from airflow_provider_wdt._compat import TriggerEvent
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
-from tests.conftest import set_connection
-from tests.sensors.conftest import AddLater
+from tests.sensors.conftest import WRONG_SECRET, AddLater
 
 
 def events(trigger: WdtPendingSyncTrigger, timeout: float = 15) -> list[dict[str, Any]]:
@@ -135,17 +134,14 @@ def test_in_poll_retries_when_asked(fast_sim: WdtSimulator) -> None:
     assert time.monotonic() - started < 5  # no poll_interval sleep: the hook's retries did it
 
 
-def test_auth_failure_ends_at_once(fast_sim: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    conn = fast_sim.connection()
-    conn["password"] = "wrong_secret:wdtsim_salt"
-    set_connection(monkeypatch, "wdt_bad", conn)
+def test_auth_failure_ends_at_once(fast_sim: WdtSimulator, wrong_secret_conn: str) -> None:
     started = time.monotonic()
-    payload = one_event(WdtPendingSyncTrigger(wdt_conn_id="wdt_bad", poll_interval=30, max_retries=3))
+    payload = one_event(WdtPendingSyncTrigger(wdt_conn_id=wrong_secret_conn, poll_interval=30, max_retries=3))
     assert time.monotonic() - started < 5
     assert payload["status"] == "error"
     assert payload["error_type"] == "WdtAuthError"
     assert payload["message"]
-    assert "wrong_secret" not in json.dumps(payload)
+    assert WRONG_SECRET not in json.dumps(payload)
     assert fast_sim.request_count == 1
 
 
