@@ -54,6 +54,21 @@ test: lint test-airflow3 test-airflow2
 test-wheel: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest tests/e2e/test_built_wheel.py $(PYTEST_ARGS)
 
+# Real-components tier (README "Real-components tests"): real Airflow CLI, api-server/webserver, scheduler,
+# dag-processor, triggerer on both Airflow lines, and Debian's chromium (installed here when missing).
+E2E_APT_PACKAGES := chromium fonts-wqy-zenhei
+.PHONY: test-e2e e2e-browser
+$(VENV)/.installed-e2e: pyproject.toml $(VENV)/.installed
+	$(UV_INSTALL) --python $(VENV)/bin/python -e ".[test,e2e]"
+	touch $@
+
+e2e-browser:
+	@dpkg -s $(E2E_APT_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(E2E_APT_PACKAGES); }
+
+test-e2e: $(VENV)/.installed-e2e $(VENV2)/.installed e2e-browser
+	$(VENV)/bin/python -m pytest tests/e2e --ignore=tests/e2e/test_built_wheel.py $(PYTEST_ARGS)
+
 # Mutation testing (mutmut, configured in pyproject.toml) over the modules that carry the behaviour; slow
 # (about half an hour on 2 cores), so not part of CI. Survivors: `$(VENV)/bin/mutmut results`, `... show NAME`.
 .PHONY: mutants
