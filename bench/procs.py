@@ -73,13 +73,7 @@ class Simulator:
         return self._url
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self._log.close()
 
 
@@ -145,6 +139,17 @@ class Runner:
 
     def run(self, kind: str, *, module: str = "bench.pull_bench", **params: Any) -> dict[str, Any]:
         return self.finish(self.start(kind, module=module, **params))
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL after 10 s: a server the benchmark started ends by its PID."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

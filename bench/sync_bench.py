@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO_ROOT, BenchBroken, Plan
-from bench.procs import Runner
+from bench.procs import Runner, stop_process
 from bench.report import Verdicts, heading, machine_line, package_version
 from bench.sync_workers import WORKERS, worker_main
 
@@ -105,13 +105,7 @@ class Shop:
         self.url = match.group(1)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def _runner_plan(plan: SyncPlan) -> Plan:
