@@ -186,10 +186,11 @@ def test_stock_sync_example_succeeds_and_simulator_agrees(stack: Stack) -> None:
     summary = stack.xcom(STOCK_SYNC, run_id, "sync_stock")
     assert isinstance(summary, dict)
     refused = shop.rejected
-    assert summary["ids"] == summary["calculated"] == summary["pushed"] == PENDING
-    assert summary["calc_errors"] == 0
+    assert summary["ids"] == summary["calculated"] == PENDING
+    assert summary["calc_errors"] == summary["already_reported"] == summary["not_reported"] == 0
     assert summary["succeeded"] == len(shop.accepted) == PENDING - len(refused)
     assert summary["failed"] == len(refused) > 0
+    assert summary["succeeded"] + summary["failed"] == PENDING
     # The platform's side: what syncSuccess took off the list is gone, what syncFail reported stays.
     assert set(sim.pending_ids()) == refused
     assert set(shop.accepted) == pending_before - refused
