@@ -26,19 +26,17 @@ stopping children), ``imports`` (import cost), ``report`` (printing and targets)
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import shutil
-import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.common import FULL, SMOKE, BenchBroken, Plan
+from bench.cli import bench_parser, chosen_sections, run_to_exit_code
+from bench.common import FULL, SMOKE, Plan
 from bench.imports import measure_imports
 from bench.procs import Runner, Worker
 from bench.reference import check_reference_sign
@@ -151,29 +149,14 @@ def _command_line() -> list[str]:
     return [Path(sys.executable).name, "-m", "bench.pull_bench", *sys.argv[1:]]
 
 
-@contextmanager
-def _interrupts_are_errors() -> Iterator[None]:
-    """SIGTERM (CI cancelling) unwinds like Ctrl-C, so every child is stopped."""
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.pull_bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="small sizes, for CI (< 60 s)")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    smoke = "small sizes, for CI (< 60 s)"
+    parser = bench_parser("bench.pull_bench", __doc__ or "", SECTIONS, WORKERS, smoke)
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one operator pull")
-    parser.add_argument("--only", help=f"comma-separated sections to run, of: {', '.join(SECTIONS)}")
     parser.add_argument(
         "--ids", type=int, help="ids in the wall-time pull (default: 1,000,000; smoke 20,000)"
     )
     parser.add_argument("--rounds", type=int, help="timed runs per side in the wall-time part (default: 7)")
-    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    parser.add_argument("--params", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main(args.worker, args.params, args.result)
@@ -182,18 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = dataclasses.replace(plan, ids=args.ids)
     if args.rounds is not None:
         plan = dataclasses.replace(plan, rounds=max(1, args.rounds))
-    sections = set(SECTIONS) if not args.only else {part.strip() for part in args.only.split(",")}
-    if not sections <= set(SECTIONS):
-        parser.error(f"--only takes sections of {', '.join(SECTIONS)}")
-    try:
-        with _interrupts_are_errors():
-            return run(plan, sections, args.strict, args.profile)
-    except BenchBroken as exc:
-        print(f"\nBENCHMARK BROKEN: {exc}", file=sys.stderr, flush=True)
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
+    sections = chosen_sections(parser, args.only, SECTIONS)
+    return run_to_exit_code(lambda: run(plan, sections, args.strict, args.profile))
 
 
 if __name__ == "__main__":

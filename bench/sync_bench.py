@@ -17,10 +17,8 @@ when a target is missed.
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.cli import bench_parser, chosen_sections, run_to_exit_code
 from bench.common import REPO_ROOT, BenchBroken, Plan
 from bench.procs import Runner, stop_process
 from bench.report import Verdicts, heading, machine_line, package_version
@@ -259,30 +258,12 @@ def _memory(plan: SyncPlan, sync: Any, verdicts: Verdicts) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.split("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--only", help=f"comma-separated sections to run, of: {', '.join(SECTIONS)}")
-    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    parser.add_argument("--params", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser = bench_parser(MODULE, __doc__ or "", SECTIONS, WORKERS, "tiny sizes, for CI")
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main(args.worker, args.params, args.result)
-    sections = set(SECTIONS) if not args.only else {part.strip() for part in args.only.split(",")}
-    if not sections <= set(SECTIONS):
-        parser.error(f"--only takes sections of {', '.join(SECTIONS)}")
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # children stopped on SIGTERM
-    try:
-        return run(SMOKE if args.smoke else FULL, args.strict, sections)
-    except BenchBroken as exc:
-        print(f"\nBENCHMARK BROKEN: {exc}", file=sys.stderr, flush=True)
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    sections = chosen_sections(parser, args.only, SECTIONS)
+    return run_to_exit_code(lambda: run(SMOKE if args.smoke else FULL, args.strict, sections))
 
 
 if __name__ == "__main__":
