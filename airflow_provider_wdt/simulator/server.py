@@ -66,7 +66,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.answers_sent += 1
         self.sim.sleep(half_trip + handshake)
         try:
-            reply, method, sid = gateway.process(self.sim, self.command, self.path, content_type, body)
+            reply, method, sid = gateway.process(
+                self.sim.platform, self.command, self.path, content_type, body
+            )
         except Exception:  # a simulator bug: say so loudly rather than hang the client
             traceback.print_exc(file=sys.stderr)
             reply = gateway.Reply(500, gateway.TEXT_TYPE, b"simulator internal error\n")
