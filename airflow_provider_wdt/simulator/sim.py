@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
 from .faults import FaultPlan
-from .gateway import Reply
 from .platform_state import Platform
-from .server import _Server
+from .server import NetworkModel, Server
 from .signing import WDT_EPOCH
 from .state import Seller
+from .stats import RequestRecord, RequestStats
+
+__all__ = ["DEFAULT_APPKEY", "DEFAULT_APPSECRET", "DEFAULT_SID", "RequestRecord", "WdtSimulator"]
 
 DEFAULT_SID = "wdtsim"
 DEFAULT_APPKEY = "wdtsim_key"
@@ -49,20 +50,6 @@ class _Forward(Generic[T]):
         setattr(getattr(obj, self.layer), self.name, value)
 
 
-@dataclass(frozen=True)
-class RequestRecord:
-    """One handled HTTP request. ``status`` is the qjb status, None when the answer was not qjb JSON
-    (HTTP error, HTML, truncated body, dropped connection); ``http_status`` is 0 for a dropped one."""
-
-    method: str | None
-    sid: str | None
-    status: int | None
-    http_status: int
-    connection_id: int
-    #: The request's query parameters as sent (tests assert on paging and the like).
-    query: dict[str, str] = field(default_factory=dict)
-
-
 class WdtSimulator:
     """A local qjb platform. ``with WdtSimulator(...) as sim:`` serves on ``sim.url`` until the block ends.
 
@@ -72,8 +59,9 @@ class WdtSimulator:
 
     State methods take ``sid=None`` for the seller given to the constructor and work before start too.
 
-    The façade only wires the layers together: ``platform`` (what the gateway reads per request) and the
-    HTTP server. Its configuration attributes forward to the layer that uses them.
+    The façade only wires the layers together: ``platform`` (what the gateway reads per request),
+    ``network`` (the server's delays) and ``stats`` (the server's events: the request log, the connection
+    counters). Its configuration attributes forward to the layer that uses them.
     """
 
     sellers: _Forward[dict[str, Seller]] = _Forward("platform")
@@ -85,6 +73,11 @@ class WdtSimulator:
     clock_offset: _Forward[float] = _Forward("platform")  # the server clock runs this many seconds ahead
     batch_limit: _Forward[int | None] = _Forward("platform")
     retry_delay: _Forward[int] = _Forward("platform")  # syncFail defers an item this many seconds
+    #: Added to every answer (a network round trip), milliseconds; may be changed while running.
+    latency_ms: _Forward[float] = _Forward("network")
+    #: Added once more to the first answer on each new connection (the TCP handshake), milliseconds.
+    connect_latency_ms: _Forward[float] = _Forward("network")
+    verbose: _Forward[bool] = _Forward("network")
 
     def __init__(
         self,
@@ -116,20 +109,10 @@ class WdtSimulator:
             batch_limit=batch_limit,
             retry_delay=retry_delay,
         )
-        self.verbose = verbose
-        for name, value in (("latency_ms", latency_ms), ("connect_latency_ms", connect_latency_ms)):
-            if value < 0:
-                raise ValueError(f"{name} must be >= 0, got {value!r}")
-        #: Added to every answer (a network round trip), milliseconds; may be changed while running.
-        self.latency_ms = float(latency_ms)
-        #: Added once more to the first answer on each new connection (the TCP handshake), milliseconds.
-        self.connect_latency_ms = float(connect_latency_ms)
+        self.network = NetworkModel(latency_ms, connect_latency_ms, verbose)
+        self.stats = RequestStats()
         self.default_sid = sid
-        self._stats_lock = threading.Lock()
-        self._log: list[RequestRecord] = []
-        self._connections = 0
-        self._connection_ids = 0
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self.add_seller(sid, appkey, appsecret, pending=pending)
 
@@ -197,44 +180,18 @@ class WdtSimulator:
 
     @property
     def request_count(self) -> int:
-        with self._stats_lock:
-            return len(self._log)
+        return self.stats.count
 
     @property
     def request_log(self) -> list[RequestRecord]:
-        with self._stats_lock:
-            return list(self._log)
+        return self.stats.records
 
     @property
     def connections_accepted(self) -> int:
-        with self._stats_lock:
-            return self._connections
+        return self.stats.connections
 
     def reset_stats(self) -> None:
-        with self._stats_lock:
-            self._log.clear()
-            self._connections = 0
-
-    def _record(
-        self,
-        method: str | None,
-        sid: str | None,
-        reply: Reply,
-        connection_id: int,
-        query: dict[str, str] | None = None,
-    ) -> None:
-        record = RequestRecord(method, sid, reply.status, reply.http_status, connection_id, query or {})
-        with self._stats_lock:
-            self._log.append(record)
-
-    def _count_connection(self) -> None:
-        with self._stats_lock:
-            self._connections += 1
-
-    def _next_connection_id(self) -> int:
-        with self._stats_lock:
-            self._connection_ids += 1
-            return self._connection_ids
+        self.stats.reset()
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -250,7 +207,7 @@ class WdtSimulator:
         if self._thread is not None:
             raise RuntimeError("simulator already started")
         self.platform.stopping.clear()
-        self._server = _Server((self.host, self.port), self)
+        self._server = Server((self.host, self.port), self.platform, self.network, self.stats)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
