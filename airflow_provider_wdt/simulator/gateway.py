@@ -1,6 +1,7 @@
 """From one HTTP request to one reply: faults, the platform's checks in its order, the method call.
 
-Kept free of sockets so the check chain reads top to bottom.
+Kept free of sockets so the check chain reads top to bottom, and of the WdtSimulator façade: it needs only
+a :class:`~.platform_state.Platform`, so it can be driven (and tested) without a server or a simulator.
 """
 
 from __future__ import annotations
@@ -10,18 +11,16 @@ import json
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_wdt.platform_facts import API_VERSION, CLOCK_TOLERANCE
 
 from .api import CallContext, Handler, RawJson, check_args
 from .faults import Fault, db_error_message, rate_limit_message
+from .platform_state import Platform
 from .signing import WDT_EPOCH, compute_sign
 from .state import ApiError, Seller
-
-if TYPE_CHECKING:
-    from .sim import WdtSimulator
 
 REQUIRED_PARAMS = ("sid", "key", "salt", "method", "timestamp", "v", "sign")
 JSON_TYPE = "application/json; charset=utf-8"
@@ -86,7 +85,7 @@ def fault_reply(fault: Fault) -> Reply:
 
 
 def _validate(
-    sim: WdtSimulator, params: dict[str, str], content_type: str, body: bytes
+    platform: Platform, params: dict[str, str], content_type: str, body: bytes
 ) -> tuple[Seller, Handler, list[Any]]:
     """The platform's checks, in its order; raises ApiError with its status and message."""
     media_type = content_type.split(";", 1)[0].strip().lower()
@@ -101,7 +100,7 @@ def _validate(
             raise ApiError(1, f"参数错误: 缺少参数 {name} (missing parameter {name})")
     if params["v"] != API_VERSION:
         raise ApiError(8, "版本错误")
-    seller = sim.sellers.get(params["sid"])
+    seller = platform.sellers.get(params["sid"])
     if seller is None:
         raise ApiError(1, "sid is not found")
     if params["key"] != seller.appkey or params["salt"] != seller.salt:
@@ -112,7 +111,7 @@ def _validate(
     timestamp = params["timestamp"]
     if not _DIGITS.fullmatch(timestamp):
         raise ApiError(1, f"参数错误: timestamp 须为秒级时间戳 (unix seconds - {WDT_EPOCH})")
-    if abs(int(timestamp) - (sim.server_time() - WDT_EPOCH)) > CLOCK_TOLERANCE:
+    if abs(int(timestamp) - (platform.server_time() - WDT_EPOCH)) > CLOCK_TOLERANCE:
         raise ApiError(7, "时间戳错误")
     try:
         args = json.loads(body.decode("utf-8"))
@@ -125,7 +124,7 @@ def _validate(
 
 
 def process(
-    sim: WdtSimulator, verb: str, target: str, content_type: str, body: bytes
+    platform: Platform, verb: str, target: str, content_type: str, body: bytes
 ) -> tuple[Reply, str | None, str | None]:
     """Answer one request: ``(reply, api method, sid)``, the last two for the request log."""
     url = urlsplit(target)
@@ -137,24 +136,28 @@ def process(
     params = dict(parse_qsl(url.query, keep_blank_values=True))
     method, sid = params.get("method") or None, params.get("sid") or None
     delay = 0.0
-    fault = sim.faults.take()
+    fault = platform.faults.take()
     if fault is not None:
         if fault.kind != "slow":
             return fault_reply(fault), method, sid
         delay = fault.seconds
     try:
-        seller, handler, args = _validate(sim, params, content_type, body)
+        seller, handler, args = _validate(platform, params, content_type, body)
     except ApiError as exc:
-        sim.sleep(delay)
+        platform.sleep(delay)
         return json_reply(exc.status, exc.message), method, sid
-    refusal = seller.limiter.acquire(sim.calls_per_minute, sim.max_concurrency, sim.rate_window)
+    refusal = seller.limiter.acquire(
+        platform.calls_per_minute, platform.max_concurrency, platform.rate_window
+    )
     if refusal is not None:
-        sim.sleep(delay)
+        platform.sleep(delay)
         return json_reply(100, refusal), method, sid
     try:
-        sim.sleep(delay)  # while in flight, so a slow call holds a concurrency slot
-        now = sim.server_time()
-        ctx = CallContext(seller, now, int(now) - WDT_EPOCH, sim.tie_mode, sim.batch_limit, sim.retry_delay)
+        platform.sleep(delay)  # while in flight, so a slow call holds a concurrency slot
+        now = platform.server_time()
+        ctx = CallContext(
+            seller, now, int(now) - WDT_EPOCH, platform.tie_mode, platform.batch_limit, platform.retry_delay
+        )
         data = handler(ctx, args)
     except ApiError as exc:
         return json_reply(exc.status, exc.message), method, sid

@@ -1,4 +1,9 @@
-"""HTTP plumbing: a threaded HTTP/1.1 keep-alive server that hands each request to the gateway."""
+"""HTTP plumbing: a threaded HTTP/1.1 keep-alive server that hands each request to the gateway.
+
+It knows three things and nothing else of the simulator: the :class:`Platform` to pass to the gateway
+(whose clock also dates the answers), the :class:`NetworkModel` to delay them, and :class:`ServerEvents`
+to report connections and requests to.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,54 @@ import socket
 import sys
 import threading
 import traceback
+from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from . import gateway
-
-if TYPE_CHECKING:
-    from .sim import WdtSimulator
+from .platform_state import Platform
 
 IDLE_TIMEOUT = 120.0  # an abandoned keep-alive connection's thread ends after this
+
+
+@dataclass
+class NetworkModel:
+    """The simulated network; read at every request, so a change while serving applies to the next one."""
+
+    #: Added to every answer (a network round trip), milliseconds.
+    latency_ms: float = 0.0
+    #: Added once more to the first answer on each new connection (the TCP handshake), milliseconds.
+    connect_latency_ms: float = 0.0
+    #: Log requests, and clients hanging up, to stderr.
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("latency_ms", "connect_latency_ms"):
+            value = getattr(self, name)
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value!r}")
+            setattr(self, name, float(value))
+
+
+class ServerEvents(Protocol):
+    """What the server reports; called from connection threads concurrently."""
+
+    def connection_accepted(self) -> int:
+        """A client connected; returns the id its requests are reported with."""
+        ...
+
+    def request_handled(
+        self,
+        method: str | None,
+        sid: str | None,
+        reply: gateway.Reply,
+        connection_id: int,
+        query: dict[str, str],
+    ) -> None:
+        """One request answered (or dropped: ``reply.drop``); ``method``, ``sid`` as the gateway read them."""
+        ...
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -26,23 +68,21 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = IDLE_TIMEOUT
     wbufsize = 64 * 1024  # headers and body leave in one send; flushed after each request
-    connection_id = 0
     answers_sent = 0  # on this connection: the first one pays the simulated handshake
 
-    @property
-    def sim(self) -> WdtSimulator:
-        return cast(_Server, self.server).sim
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection_id = self.sim._next_connection_id()
+    # connection_id has a default only to fit socketserver's RequestHandlerClass type; Server._work passes it.
+    def __init__(self, request: Any, client_address: Any, server: Server, connection_id: int = 0) -> None:
+        # Set before the base __init__, which serves the whole connection.
+        self.platform, self.network, self.events = server.platform, server.network, server.events
+        self.connection_id = connection_id
+        super().__init__(request, client_address, server)
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         # Clients measure clock skew from Date, so it follows the simulated clock.
-        return formatdate(self.sim.server_time() if timestamp is None else timestamp, usegmt=True)
+        return formatdate(self.platform.server_time() if timestamp is None else timestamp, usegmt=True)
 
     def log_message(self, format: str, *args: Any) -> None:
-        if self.sim.verbose:
+        if self.network.verbose:
             super().log_message(format, *args)
 
     def _serve(self) -> None:
@@ -61,19 +101,19 @@ class _Handler(BaseHTTPRequestHandler):
         content_type = self.headers.get("Content-Type", "")
         # The network model: half the round trip before the platform sees the request (plus the
         # handshake on a new connection), half before the answer arrives.
-        half_trip = self.sim.latency_ms / 2000.0
-        handshake = self.sim.connect_latency_ms / 1000.0 if self.answers_sent == 0 else 0.0
+        half_trip = self.network.latency_ms / 2000.0
+        handshake = self.network.connect_latency_ms / 1000.0 if self.answers_sent == 0 else 0.0
         self.answers_sent += 1
-        self.sim.sleep(half_trip + handshake)
+        self.platform.sleep(half_trip + handshake)
         try:
-            reply, method, sid = gateway.process(self.sim, self.command, self.path, content_type, body)
+            reply, method, sid = gateway.process(self.platform, self.command, self.path, content_type, body)
         except Exception:  # a simulator bug: say so loudly rather than hang the client
             traceback.print_exc(file=sys.stderr)
             reply = gateway.Reply(500, gateway.TEXT_TYPE, b"simulator internal error\n")
             method = sid = None
         query = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
-        self.sim._record(method, sid, reply, self.connection_id, query)
-        self.sim.sleep(half_trip)
+        self.events.request_handled(method, sid, reply, self.connection_id, query)
+        self.platform.sleep(half_trip)
         if reply.drop:
             self.close_connection = True
             return
@@ -93,14 +133,18 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _serve
 
 
-class _Server(ThreadingHTTPServer):
+class Server(ThreadingHTTPServer):
     """Daemon thread per connection, TCP_NODELAY, and a stop that also ends idle keep-alive connections."""
 
     daemon_threads = True
     allow_reuse_port = False  # two simulators must never share a port silently
 
-    def __init__(self, address: tuple[str, int], sim: WdtSimulator) -> None:
-        self.sim = sim
+    def __init__(
+        self, address: tuple[str, int], platform: Platform, network: NetworkModel, events: ServerEvents
+    ) -> None:
+        self.platform = platform
+        self.network = network
+        self.events = events
         self._lock = threading.Lock()
         self._workers: set[threading.Thread] = set()
         self._sockets: set[socket.socket] = set()
@@ -110,19 +154,21 @@ class _Server(ThreadingHTTPServer):
         sock, address = super().get_request()
         # Without this, delayed ACKs add ~40 ms to every small request/response exchange.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sim._count_connection()
         return sock, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        worker = threading.Thread(target=self._work, args=(request, client_address), daemon=True)
+        # Counted and numbered here, in the accept loop, so ids follow the order connections came in.
+        connection_id = self.events.connection_accepted()
+        args = (request, client_address, connection_id)
+        worker = threading.Thread(target=self._work, args=args, daemon=True)
         with self._lock:
             self._workers.add(worker)
             self._sockets.add(request)
         worker.start()
 
-    def _work(self, request: Any, client_address: Any) -> None:
+    def _work(self, request: Any, client_address: Any, connection_id: int) -> None:
         try:
-            self.finish_request(request, client_address)
+            _Handler(request, client_address, self, connection_id)  # serves the connection until it ends
         except Exception:
             self.handle_error(request, client_address)
         finally:
@@ -133,7 +179,7 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
-        if isinstance(exc, ConnectionError | TimeoutError) and not self.sim.verbose:
+        if isinstance(exc, ConnectionError | TimeoutError) and not self.network.verbose:
             return  # clients hanging up are normal
         super().handle_error(request, client_address)
 

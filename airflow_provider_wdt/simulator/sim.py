@@ -3,33 +3,51 @@
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from .faults import FaultPlan
-from .gateway import Reply
-from .server import _Server
+from .platform_state import Platform
+from .server import NetworkModel, Server
 from .signing import WDT_EPOCH
-from .state import TIE_MODES, Seller
+from .state import Seller
+from .stats import RequestRecord, RequestStats
+
+__all__ = ["DEFAULT_APPKEY", "DEFAULT_APPSECRET", "DEFAULT_SID", "RequestRecord", "WdtSimulator"]
 
 DEFAULT_SID = "wdtsim"
 DEFAULT_APPKEY = "wdtsim_key"
 DEFAULT_APPSECRET = "wdtsim_secret:wdtsim_salt"
 
 
-@dataclass(frozen=True)
-class RequestRecord:
-    """One handled HTTP request. ``status`` is the qjb status, None when the answer was not qjb JSON
-    (HTTP error, HTML, truncated body, dropped connection); ``http_status`` is 0 for a dropped one."""
+T = TypeVar("T")
 
-    method: str | None
-    sid: str | None
-    status: int | None
-    http_status: int
-    connection_id: int
-    #: The request's query parameters as sent (tests assert on paging and the like).
-    query: dict[str, str] = field(default_factory=dict)
+
+class _Forward(Generic[T]):
+    """An attribute that lives on one of the simulator's layers (``layer`` names the attribute holding it).
+
+    The layers read their own objects at every request, so a test setting ``sim.clock_offset`` while
+    serving must reach the layer, not a copy on the façade.
+    """
+
+    def __init__(self, layer: str) -> None:
+        self.layer = layer
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _Forward[T]: ...
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, objtype: type | None = None) -> T | _Forward[T]:
+        if obj is None:
+            return self
+        value: T = getattr(getattr(obj, self.layer), self.name)
+        return value
+
+    def __set__(self, obj: object, value: T) -> None:
+        setattr(getattr(obj, self.layer), self.name, value)
 
 
 class WdtSimulator:
@@ -40,7 +58,26 @@ class WdtSimulator:
     TCP (and TLS) handshake would.
 
     State methods take ``sid=None`` for the seller given to the constructor and work before start too.
+
+    The façade only wires the layers together: ``platform`` (what the gateway reads per request),
+    ``network`` (the server's delays) and ``stats`` (the server's events: the request log, the connection
+    counters). Its configuration attributes forward to the layer that uses them.
     """
+
+    sellers: _Forward[dict[str, Seller]] = _Forward("platform")
+    faults: _Forward[FaultPlan] = _Forward("platform")
+    tie_mode: _Forward[str] = _Forward("platform")  # validated by Platform
+    calls_per_minute: _Forward[int | None] = _Forward("platform")
+    max_concurrency: _Forward[int | None] = _Forward("platform")
+    rate_window: _Forward[float] = _Forward("platform")  # seconds; tests may shorten it
+    clock_offset: _Forward[float] = _Forward("platform")  # the server clock runs this many seconds ahead
+    batch_limit: _Forward[int | None] = _Forward("platform")
+    retry_delay: _Forward[int] = _Forward("platform")  # syncFail defers an item this many seconds
+    #: Added to every answer (a network round trip), milliseconds; may be changed while running.
+    latency_ms: _Forward[float] = _Forward("network")
+    #: Added once more to the first answer on each new connection (the TCP handshake), milliseconds.
+    connect_latency_ms: _Forward[float] = _Forward("network")
+    verbose: _Forward[bool] = _Forward("network")
 
     def __init__(
         self,
@@ -64,44 +101,22 @@ class WdtSimulator:
         self.host = host
         self.port = port
         self.seed = seed
-        self.tie_mode = tie_mode
-        self.calls_per_minute = calls_per_minute
-        self.max_concurrency = max_concurrency
-        self.rate_window = 60.0  # seconds of the calls-per-minute window; tests may shorten it
-        self.clock_offset = clock_offset  # the server clock runs this many seconds ahead
-        self.batch_limit = batch_limit
-        self.retry_delay = retry_delay  # syncFail defers an item this many seconds
-        self.verbose = verbose
-        for name, value in (("latency_ms", latency_ms), ("connect_latency_ms", connect_latency_ms)):
-            if value < 0:
-                raise ValueError(f"{name} must be >= 0, got {value!r}")
-        #: Added to every answer (a network round trip), milliseconds; may be changed while running.
-        self.latency_ms = float(latency_ms)
-        #: Added once more to the first answer on each new connection (the TCP handshake), milliseconds.
-        self.connect_latency_ms = float(connect_latency_ms)
-        self.faults = FaultPlan()
+        self.platform = Platform(
+            calls_per_minute=calls_per_minute,
+            max_concurrency=max_concurrency,
+            tie_mode=tie_mode,
+            clock_offset=clock_offset,
+            batch_limit=batch_limit,
+            retry_delay=retry_delay,
+        )
+        self.network = NetworkModel(latency_ms, connect_latency_ms, verbose)
+        self.stats = RequestStats()
         self.default_sid = sid
-        self.sellers: dict[str, Seller] = {}
-        self._stats_lock = threading.Lock()
-        self._log: list[RequestRecord] = []
-        self._connections = 0
-        self._connection_ids = 0
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self.add_seller(sid, appkey, appsecret, pending=pending)
 
     # -- configuration ------------------------------------------------------------------------------
-
-    @property
-    def tie_mode(self) -> str:
-        return self._tie_mode
-
-    @tie_mode.setter
-    def tie_mode(self, value: str) -> None:
-        if value not in TIE_MODES:
-            raise ValueError(f"tie_mode must be one of {TIE_MODES}")
-        self._tie_mode = value
 
     def set_rate_limit(self, calls_per_minute: int | None = None, max_concurrency: int | None = None) -> None:
         """Per-sid limits (None = unlimited); also forgets the calls already counted."""
@@ -112,7 +127,7 @@ class WdtSimulator:
 
     def server_time(self) -> float:
         """The simulated clock, unix seconds."""
-        return time.time() + self.clock_offset
+        return self.platform.server_time()
 
     def server_wdt_time(self) -> int:
         """The simulated clock in WDT-epoch seconds (the unit of timestamp and disable_syn_until)."""
@@ -120,18 +135,17 @@ class WdtSimulator:
 
     def sleep(self, seconds: float) -> None:
         """Sleep that stop() interrupts."""
-        if seconds > 0:
-            self._stopping.wait(seconds)
+        self.platform.sleep(seconds)
 
     # -- sellers and goods --------------------------------------------------------------------------
 
     def add_seller(
         self, sid: str, appkey: str, appsecret: str, pending: int = 0, seed: int | None = None
     ) -> None:
-        if sid in self.sellers:
+        if sid in self.sellers:  # before seeding its goods, which may take a while
             raise ValueError(f"seller {sid!r} exists already")
         seller = Seller(sid, appkey, appsecret, pending=pending, seed=self.seed if seed is None else seed)
-        self.sellers = {**self.sellers, sid: seller}  # copy-on-write: request threads read it unlocked
+        self.platform.add_seller(seller)
 
     def seller(self, sid: str | None = None) -> Seller:
         return self.sellers[self.default_sid if sid is None else sid]
@@ -166,44 +180,18 @@ class WdtSimulator:
 
     @property
     def request_count(self) -> int:
-        with self._stats_lock:
-            return len(self._log)
+        return self.stats.count
 
     @property
     def request_log(self) -> list[RequestRecord]:
-        with self._stats_lock:
-            return list(self._log)
+        return self.stats.records
 
     @property
     def connections_accepted(self) -> int:
-        with self._stats_lock:
-            return self._connections
+        return self.stats.connections
 
     def reset_stats(self) -> None:
-        with self._stats_lock:
-            self._log.clear()
-            self._connections = 0
-
-    def _record(
-        self,
-        method: str | None,
-        sid: str | None,
-        reply: Reply,
-        connection_id: int,
-        query: dict[str, str] | None = None,
-    ) -> None:
-        record = RequestRecord(method, sid, reply.status, reply.http_status, connection_id, query or {})
-        with self._stats_lock:
-            self._log.append(record)
-
-    def _count_connection(self) -> None:
-        with self._stats_lock:
-            self._connections += 1
-
-    def _next_connection_id(self) -> int:
-        with self._stats_lock:
-            self._connection_ids += 1
-            return self._connection_ids
+        self.stats.reset()
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -218,8 +206,8 @@ class WdtSimulator:
     def start(self) -> WdtSimulator:
         if self._thread is not None:
             raise RuntimeError("simulator already started")
-        self._stopping.clear()
-        self._server = _Server((self.host, self.port), self)
+        self.platform.stopping.clear()
+        self._server = Server((self.host, self.port), self.platform, self.network, self.stats)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -234,7 +222,7 @@ class WdtSimulator:
         """Stop serving, close every connection and join the threads; safe to call twice."""
         if self._server is None or self._thread is None:
             return
-        self._stopping.set()  # wake slow-fault sleeps
+        self.platform.stopping.set()  # wake slow-fault sleeps
         self._server.shutdown()
         self._server.server_close()
         self._server.close_connections(timeout)
