@@ -31,8 +31,10 @@ Choices where the platform's behaviour is not published:
   ``slow``) does not reach the seller's state. A dropped request is logged with ``http_status`` 0.
 """
 
+from airflow_provider_wdt.platform_facts import WDT_EPOCH
+
 from .faults import FaultPlan
-from .signing import WDT_EPOCH, compute_sign, split_appsecret
+from .signing import compute_sign, split_appsecret
 from .sim import DEFAULT_APPKEY, DEFAULT_APPSECRET, DEFAULT_SID, RequestRecord, WdtSimulator
 from .state import GoodsRecord, Seller
 

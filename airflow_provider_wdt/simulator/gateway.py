@@ -14,12 +14,12 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from airflow_provider_wdt.platform_facts import API_VERSION, CLOCK_TOLERANCE
+from airflow_provider_wdt.platform_facts import API_VERSION, CLOCK_TOLERANCE, WDT_EPOCH
 
 from .api import CallContext, Handler, RawJson, check_args
 from .faults import Fault, db_error_message, rate_limit_message
 from .platform_state import Platform
-from .signing import WDT_EPOCH, compute_sign
+from .signing import compute_sign
 from .state import ApiError, Seller
 
 REQUIRED_PARAMS = ("sid", "key", "salt", "method", "timestamp", "v", "sign")

@@ -9,9 +9,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-# The epoch is a published constant (shared data), not signing code.
-from airflow_provider_wdt.platform_facts import WDT_EPOCH
-
 
 def split_appsecret(appsecret: str) -> tuple[str, str]:
     """Split ``secret:salt`` at the first colon."""
@@ -39,8 +36,3 @@ def compute_sign(secret: str, params: Mapping[str, str], body: bytes | str) -> s
         parts.append(values[key])
     parts.append(secret_bytes)
     return hashlib.md5(b"".join(parts)).hexdigest()
-
-
-def wdt_timestamp(unix_seconds: float) -> int:
-    """WDT-epoch seconds for a unix time."""
-    return int(unix_seconds) - WDT_EPOCH

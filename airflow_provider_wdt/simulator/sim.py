@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Any, Generic, TypeVar, overload
 
+from airflow_provider_wdt.platform_facts import WDT_EPOCH
+
 from .faults import FaultPlan
 from .platform_state import Platform
 from .server import NetworkModel, Server
-from .signing import WDT_EPOCH
 from .state import Seller
 from .stats import RequestRecord, RequestStats
 
