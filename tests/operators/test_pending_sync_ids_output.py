@@ -17,8 +17,9 @@ from airflow_provider_wdt._compat import AIRFLOW_V_3
 from airflow_provider_wdt.errors import WdtConfigError, WdtEndpointError
 from airflow_provider_wdt.output import atomic_id_writer, resolve_format
 from airflow_provider_wdt.simulator import DEFAULT_APPSECRET
+from tests.helpers import RecordingTI
 
-from .helpers import RecordingTI, interleave_faults, pull
+from .helpers import interleave_faults, pull
 
 
 def parse(text: str, fmt: str) -> list[int]:

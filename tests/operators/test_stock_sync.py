@@ -15,8 +15,9 @@ from airflow_provider_wdt import sync_files
 from airflow_provider_wdt.errors import WdtConfigError
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator, WdtStockSyncOperator
 from airflow_provider_wdt.sync import StockSyncError
+from tests.helpers import RecordingTI
 
-from .helpers import RecordingTI, run
+from .helpers import run
 
 
 def refuse_sevens(calc: dict[str, Any], **_: Any) -> tuple[bool, str]:
