@@ -15,15 +15,13 @@ from example_dags.shop_standin import ShopStandin
 from tests.conftest import set_connection
 from tests.examples.conftest import (
     asset_events,
-    fast_connection,
     load_example,
     pulled_xcoms,
-    read_ids,
     register_assets,
     rerun_task_function,
     run_folder,
-    states,
 )
+from tests.helpers import fast_connection, read_ids, states
 
 pytestmark = pytest.mark.db
 
