@@ -40,6 +40,20 @@ def fast_connection(sim: WdtSimulator, sid: str | None = None, **extra: Any) -> 
     return conn
 
 
+def attach_memory_filesystem() -> Any:
+    """Make ``memory://`` usable through ObjectStoragePath (not registered by default on 2.11 or 3.x);
+    returns the fsspec filesystem behind it. Airflow is imported here, not when this module is."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from airflow_provider_wdt._compat import AIRFLOW_V_3
+
+    if AIRFLOW_V_3:
+        from airflow.sdk.io import attach
+    else:
+        from airflow.io.store import attach  # type: ignore[no-redef]
+    return attach("memory", fs=MemoryFileSystem()).fs
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 nobody listens on (bound and released)."""
     with socket.socket() as s:

@@ -7,13 +7,11 @@ import io
 import json
 import signal
 import tracemalloc
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_wdt._compat import AIRFLOW_V_3
 from airflow_provider_wdt.errors import WdtConfigError, WdtEndpointError
 from airflow_provider_wdt.output import atomic_id_writer, resolve_format
 from airflow_provider_wdt.simulator import DEFAULT_APPSECRET
@@ -156,27 +154,11 @@ def test_writer_removes_the_temporary_file_on_any_exception(tmp_path, exc) -> No
 # -- object storage --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def memory_fs() -> Any:
-    """Airflow's object storage on fsspec's in-memory filesystem, under a bucket unique to the test."""
-    from fsspec.implementations.memory import MemoryFileSystem
-
-    if AIRFLOW_V_3:
-        from airflow.sdk.io import attach
-    else:
-        from airflow.io.store import attach  # type: ignore[no-redef]
-    fs = attach("memory", fs=MemoryFileSystem()).fs
-    bucket = f"wdt-{uuid.uuid4().hex[:8]}"
-    yield fs, bucket
-    if fs.exists(f"/{bucket}"):
-        fs.rm(f"/{bucket}", recursive=True)
-
-
 @pytest.mark.parametrize(
     ("name", "fmt"), [("ids.json", "json"), ("ids.ndjson", "ndjson"), ("ids.csv", "csv")]
 )
-def test_memory_object_storage(make_sim, ti, memory_fs, name, fmt) -> None:
-    fs, bucket = memory_fs
+def test_memory_object_storage(make_sim, ti, memory_bucket, name, fmt) -> None:
+    fs, bucket = memory_bucket
     sim = make_sim(pending=143, tie_mode="from")
     url = f"memory://{bucket}/runs/2026-12-01/{name}"
     assert pull(ti, count=10, output_path=url) == url
@@ -186,8 +168,8 @@ def test_memory_object_storage(make_sim, ti, memory_fs, name, fmt) -> None:
 
 
 @pytest.mark.reliability
-def test_memory_object_storage_fatal_error_leaves_no_object(make_sim, ti, memory_fs) -> None:
-    fs, bucket = memory_fs
+def test_memory_object_storage_fatal_error_leaves_no_object(make_sim, ti, memory_bucket) -> None:
+    fs, bucket = memory_bucket
     sim = make_sim(pending=100)
     sim.faults.slow(2, 0)
     sim.faults.http_error(1, 404)

@@ -215,24 +215,6 @@ def test_rec_ids_rendered_as_json_text_and_argument_errors(make_sim, ti) -> None
         sync(ti, rec_ids=[1, "two"])
 
 
-@pytest.fixture
-def memory_bucket() -> Any:
-    """Airflow's object storage on fsspec's in-memory filesystem: (fs, a bucket unique to the test)."""
-    from fsspec.implementations.memory import MemoryFileSystem
-
-    from airflow_provider_wdt._compat import AIRFLOW_V_3
-
-    if AIRFLOW_V_3:
-        from airflow.sdk.io import attach
-    else:
-        from airflow.io.store import attach  # type: ignore[no-redef]
-    fs = attach("memory", fs=MemoryFileSystem()).fs
-    bucket = f"wdt-sync-{time.monotonic_ns()}"
-    yield fs, bucket
-    if fs.exists(f"/{bucket}"):
-        fs.rm(f"/{bucket}", recursive=True)
-
-
 def test_ids_and_report_on_object_storage_resume_after_a_failure(make_sim, ti, memory_bucket) -> None:
     fs, bucket = memory_bucket
     sim = make_sim(pending=60)

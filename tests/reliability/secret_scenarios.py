@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import fast_connection, free_port, isolate_airflow_env
+from tests.helpers import attach_memory_filesystem, fast_connection, free_port, isolate_airflow_env
 
 if __name__ == "__main__":  # a fresh interpreter: no Airflow home of the user's, no stray connections
     isolate_airflow_env("wdt-secrets-home-")
@@ -32,7 +32,6 @@ from airflow_provider_wdt.simulator import WdtSimulator
 from tests.reliability.environment import (
     SALT,
     SECRET,
-    attach_memory_filesystem,
     env_connection,
     make_simulator,
 )
