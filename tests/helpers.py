@@ -40,6 +40,18 @@ def fast_connection(sim: WdtSimulator, sid: str | None = None, **extra: Any) -> 
     return conn
 
 
+def changed_connection(conn: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of the connection document ``conn`` with ``changes``: ``extra_<key>=value`` sets one extra,
+    ``extra={...}`` replaces them all, any other key replaces that field (``None`` included)."""
+    conn = {**conn, "extra": dict(conn["extra"])}
+    for key, value in changes.items():
+        if key.startswith("extra_"):
+            conn["extra"][key[len("extra_") :]] = value
+        else:
+            conn[key] = value
+    return conn
+
+
 def attach_memory_filesystem() -> Any:
     """Make ``memory://`` usable through ObjectStoragePath (not registered by default on 2.11 or 3.x);
     returns the fsspec filesystem behind it. Airflow is imported here, not when this module is."""
