@@ -112,6 +112,22 @@ def read_ids(path: Path | str, fmt: str = "ndjson", opener: Callable[[str], Any]
     return [int(line) for line in text.splitlines()]
 
 
+def expected_sync_summary(ids: int, *, calc_errors: int, refused: int) -> dict[str, int]:
+    """What WdtStockSyncOperator returns for a first run over ``ids`` ids: ``calc_errors`` of them could not
+    be calculated (so are neither pushed nor reported), ``refused`` were refused by the shop, the rest
+    succeeded; nothing was reported before."""
+    calculated = ids - calc_errors
+    return {
+        "ids": ids,
+        "calculated": calculated,
+        "calc_errors": calc_errors,
+        "succeeded": calculated - refused,
+        "failed": refused,
+        "already_reported": 0,
+        "not_reported": calc_errors,
+    }
+
+
 class LogText:
     """Everything logged so far in a test, as one text: Airflow 2.11 logs through stdlib logging
     (``caplog``), Airflow 3 through structlog to stdout (``capfd``). Call it to read; each call returns
