@@ -102,8 +102,8 @@ def read_ids(path: Path | str, fmt: str = "ndjson", opener: Callable[[str], Any]
             text = handle.read().decode("utf-8")
     if fmt == "json":
         value = json.loads(text)
-        assert isinstance(value, list)
-        return [int(v) for v in value]
+        assert isinstance(value, list) and all(type(v) is int for v in value), text[:80]
+        return value
     assert text.endswith("\n") or not text, "output does not end with a newline"
     if fmt == "csv":
         rows = list(csv.reader(io.StringIO(text)))

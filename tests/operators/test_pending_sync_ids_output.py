@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import signal
 import tracemalloc
@@ -15,20 +13,9 @@ import pytest
 from airflow_provider_wdt.errors import WdtConfigError, WdtEndpointError
 from airflow_provider_wdt.output import atomic_id_writer, resolve_format
 from airflow_provider_wdt.simulator import DEFAULT_APPSECRET
-from tests.helpers import RecordingTI
+from tests.helpers import RecordingTI, read_ids
 
 from .helpers import interleave_faults, pull
-
-
-def parse(text: str, fmt: str) -> list[int]:
-    if fmt == "json":
-        return json.loads(text)
-    if fmt == "csv":
-        rows = list(csv.reader(io.StringIO(text)))
-        assert rows[0] == ["rec_id"]
-        return [int(row[0]) for row in rows[1:]]
-    return [int(line) for line in text.splitlines()]
-
 
 # -- formats, local ----------------------------------------------------------------------------------------
 
@@ -52,7 +39,7 @@ def test_every_format_streams_all_ids_into_new_folders(make_sim, ti, tmp_path, n
     target = tmp_path / "a" / "b" / name
     result = pull(ti, count=10, output_path=str(target), output_format=output_format)
     assert result == str(target)
-    assert parse(target.read_text(), fmt) == sim.pending_ids()
+    assert read_ids(target, fmt) == sim.pending_ids()
     assert set(ti.xcoms) == {"position", "id_count"} and ti.xcoms["id_count"] == 257
     assert [p.name for p in target.parent.iterdir()] == [name]  # no temporary file left
 
@@ -162,7 +149,7 @@ def test_memory_object_storage(make_sim, ti, memory_bucket, name, fmt) -> None:
     sim = make_sim(pending=143, tie_mode="from")
     url = f"memory://{bucket}/runs/2026-12-01/{name}"
     assert pull(ti, count=10, output_path=url) == url
-    assert parse(fs.cat(f"/{bucket}/runs/2026-12-01/{name}").decode(), fmt) == sim.pending_ids()
+    assert read_ids(f"/{bucket}/runs/2026-12-01/{name}", fmt, opener=fs.open) == sim.pending_ids()
     assert fs.ls(f"/{bucket}/runs/2026-12-01", detail=False) == [f"/{bucket}/runs/2026-12-01/{name}"]
     assert ti.xcoms["id_count"] == 143
 
