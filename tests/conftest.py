@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -34,7 +35,7 @@ for _name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
 import pytest  # noqa: E402
 
 from airflow_provider_wdt.simulator import WdtSimulator  # noqa: E402
-from tests.helpers import LogText, fast_connection  # noqa: E402
+from tests.helpers import LogText, attach_memory_filesystem, fast_connection  # noqa: E402
 
 
 def conn_env_name(conn_id: str) -> str:
@@ -73,6 +74,17 @@ def capture_logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[
     """``capture_logs()``: everything logged so far in the test, INFO and up (see tests.helpers.LogText)."""
     caplog.set_level(logging.INFO)
     return LogText(caplog, capfd)
+
+
+@pytest.fixture
+def memory_bucket() -> Iterator[tuple[Any, str]]:
+    """Airflow's object storage on fsspec's in-memory filesystem: (fs, a bucket unique to the test, to
+    write to as ``memory://<bucket>/...``); the bucket is removed after the test."""
+    fs = attach_memory_filesystem()
+    bucket = f"wdt-{uuid.uuid4().hex[:8]}"
+    yield fs, bucket
+    if fs.exists(f"/{bucket}"):
+        fs.rm(f"/{bucket}", recursive=True)
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,32 @@ def fast_connection(sim: WdtSimulator, sid: str | None = None, **extra: Any) -> 
     return conn
 
 
+def changed_connection(conn: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of the connection document ``conn`` with ``changes``: ``extra_<key>=value`` sets one extra,
+    ``extra={...}`` replaces them all, any other key replaces that field (``None`` included)."""
+    conn = {**conn, "extra": dict(conn["extra"])}
+    for key, value in changes.items():
+        if key.startswith("extra_"):
+            conn["extra"][key[len("extra_") :]] = value
+        else:
+            conn[key] = value
+    return conn
+
+
+def attach_memory_filesystem() -> Any:
+    """Make ``memory://`` usable through ObjectStoragePath (not registered by default on 2.11 or 3.x);
+    returns the fsspec filesystem behind it. Airflow is imported here, not when this module is."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from airflow_provider_wdt._compat import AIRFLOW_V_3
+
+    if AIRFLOW_V_3:
+        from airflow.sdk.io import attach
+    else:
+        from airflow.io.store import attach  # type: ignore[no-redef]
+    return attach("memory", fs=MemoryFileSystem()).fs
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 nobody listens on (bound and released)."""
     with socket.socket() as s:
@@ -76,14 +102,30 @@ def read_ids(path: Path | str, fmt: str = "ndjson", opener: Callable[[str], Any]
             text = handle.read().decode("utf-8")
     if fmt == "json":
         value = json.loads(text)
-        assert isinstance(value, list)
-        return [int(v) for v in value]
+        assert isinstance(value, list) and all(type(v) is int for v in value), text[:80]
+        return value
     assert text.endswith("\n") or not text, "output does not end with a newline"
     if fmt == "csv":
         rows = list(csv.reader(io.StringIO(text)))
         assert rows[0] == ["rec_id"], rows[:1]
         return [int(row[0]) for row in rows[1:]]
     return [int(line) for line in text.splitlines()]
+
+
+def expected_sync_summary(ids: int, *, calc_errors: int, refused: int) -> dict[str, int]:
+    """What WdtStockSyncOperator returns for a first run over ``ids`` ids: ``calc_errors`` of them could not
+    be calculated (so are neither pushed nor reported), ``refused`` were refused by the shop, the rest
+    succeeded; nothing was reported before."""
+    calculated = ids - calc_errors
+    return {
+        "ids": ids,
+        "calculated": calculated,
+        "calc_errors": calc_errors,
+        "succeeded": calculated - refused,
+        "failed": refused,
+        "already_reported": 0,
+        "not_reported": calc_errors,
+    }
 
 
 class LogText:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -21,6 +20,9 @@ from typing import Any, TypeVar
 
 import requests
 from cryptography.fernet import Fernet
+
+# Re-exported for the tests of this folder; tests.helpers imports no Airflow.
+from tests.helpers import free_port as free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -48,12 +50,6 @@ class AirflowInstall:
 
 AIRFLOW3 = AirflowInstall("airflow3", REPO_ROOT / ".venv")
 AIRFLOW2 = AirflowInstall("airflow2", REPO_ROOT / ".venv-airflow2")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.5) -> T:

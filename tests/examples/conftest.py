@@ -1,12 +1,14 @@
-"""Helpers for the example-DAG tests: load an example file fresh, a simulator and the shop stand-in."""
+"""Helpers for the example-DAG tests: load an example file fresh, the shop stand-in, a run's XComs and assets.
+
+The simulator (``make_sim``) is tests/conftest.py's; states and read_ids are in tests/helpers.py.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
 import itertools
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,9 +16,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_wdt.compat import AIRFLOW_V_3
-from airflow_provider_wdt.simulator import WdtSimulator
 from example_dags.shop_standin import ShopStandin
-from tests.conftest import REPO_ROOT, set_connection
+from tests.conftest import REPO_ROOT
 
 EXAMPLES_DIR = REPO_ROOT / "example_dags"
 _loads = itertools.count()
@@ -43,45 +44,12 @@ def load_example(name: str) -> ModuleType:
     return module
 
 
-def fast_connection(sim: WdtSimulator, sid: str | None = None) -> dict[str, Any]:
-    """The simulator's connection with retries that do not sleep."""
-    conn = sim.connection(sid)
-    conn["extra"].update(retry_wait=0, rate_limit_wait=0)
-    return conn
-
-
-@pytest.fixture
-def make_sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., WdtSimulator]]:
-    """``make_sim(pending=N)``: a running simulator that ``wdt_default`` points at; stopped afterwards."""
-    with ExitStack() as stack:
-
-        def make(pending: int = 0, seed: int = 5, **kwargs: Any) -> WdtSimulator:
-            sim = stack.enter_context(WdtSimulator(pending=pending, seed=seed, **kwargs))
-            set_connection(monkeypatch, "wdt_default", fast_connection(sim))
-            return sim
-
-        yield make
-
-
 @pytest.fixture
 def shop(monkeypatch: pytest.MonkeyPatch) -> Iterator[ShopStandin]:
     """The shop stand-in (refuses rec_ids divisible by 7), with WDT_EXAMPLE_SHOP_URL pointing at it."""
     with ShopStandin() as standin:
         monkeypatch.setenv("WDT_EXAMPLE_SHOP_URL", standin.url)
         yield standin
-
-
-def states(dag_run: Any) -> dict[str, str]:
-    """task_id (with the map index of mapped ones) -> state."""
-    result = {}
-    for ti in dag_run.get_task_instances():
-        key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-        result[key] = str(ti.state)
-    return result
-
-
-def read_ids(path: Path) -> list[int]:
-    return [int(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def run_folder(run_id: str) -> str:

@@ -15,15 +15,13 @@ from example_dags.shop_standin import ShopStandin
 from tests.conftest import set_connection
 from tests.examples.conftest import (
     asset_events,
-    fast_connection,
     load_example,
     pulled_xcoms,
-    read_ids,
     register_assets,
     rerun_task_function,
     run_folder,
-    states,
 )
+from tests.helpers import expected_sync_summary, fast_connection, read_ids, states
 
 pytestmark = pytest.mark.db
 
@@ -104,15 +102,7 @@ def test_stock_sync_drains_the_pending_list_except_refused_items(
     report = [json.loads(line) for line in (run_dir / "report.ndjson").read_text().splitlines()]
     assert sorted(line["rec_id"] for line in report) == sorted(set(ids) - {disabled})
     totals = dag_run.get_task_instance("sync_stock").xcom_pull(task_ids="sync_stock")
-    assert totals == {
-        "ids": 250,
-        "calculated": 249,
-        "calc_errors": 1,
-        "succeeded": 249 - len(refused),
-        "failed": len(refused),
-        "already_reported": 0,
-        "not_reported": 1,
-    }
+    assert totals == expected_sync_summary(250, calc_errors=1, refused=len(refused))
     # The pending list drained except the refused items, the disabled one and the one whose stock moved.
     assert set(sim.pending_ids()) == refused | {disabled, moved}
     # batchCalcStock in chunks of 100.

@@ -12,7 +12,7 @@ import pytest
 from airflow_provider_wdt.hooks.wdt import WdtHook
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import set_connection
-from tests.helpers import free_port
+from tests.helpers import fast_connection, free_port
 
 
 @pytest.fixture
@@ -41,10 +41,8 @@ def silent_host() -> Iterator[int]:
             conn.close()
 
 
-def _conn(simulator: WdtSimulator, **extra: object) -> dict:
-    conn = simulator.connection()
-    conn["extra"] = {**conn["extra"], "retry_wait": 5, **extra}
-    return conn
+#: A retry would wait 5 s, so one shows in the elapsed times the tests check.
+RETRY_WAIT = 5
 
 
 def timed_test(
@@ -63,7 +61,9 @@ def test_silent_host_answers_within_the_default_test_timeout(
     simulator: WdtSimulator, silent_host: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The default timeout (30 s) and 3 retries would take minutes.
-    ok, message, elapsed = timed_test(monkeypatch, _conn(simulator), silent_host)
+    ok, message, elapsed = timed_test(
+        monkeypatch, fast_connection(simulator, retry_wait=RETRY_WAIT), silent_host
+    )
     assert not ok and "no answer" in message and "within 10 s" in message
     assert 9 <= elapsed < 15, elapsed
 
@@ -71,23 +71,25 @@ def test_silent_host_answers_within_the_default_test_timeout(
 def test_test_timeout_extra_sets_the_wait(
     simulator: WdtSimulator, silent_host: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ok, message, elapsed = timed_test(monkeypatch, _conn(simulator, test_timeout=0.5), silent_host)
+    ok, message, elapsed = timed_test(
+        monkeypatch, fast_connection(simulator, retry_wait=RETRY_WAIT, test_timeout=0.5), silent_host
+    )
     assert not ok and "within 0.5 s" in message
     assert elapsed < 3
 
 
 def test_failure_is_not_retried(simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     simulator.faults.http_error(n=3, status=503)
-    ok, message, elapsed = timed_test(monkeypatch, _conn(simulator))
+    ok, message, elapsed = timed_test(monkeypatch, fast_connection(simulator, retry_wait=RETRY_WAIT))
     assert not ok and "503" in message
-    assert simulator.request_count == 1  # a retry would have waited retry_wait (5 s) and sent again
+    assert simulator.request_count == 1  # a retry would have waited RETRY_WAIT and sent again
     assert elapsed < 3
 
 
 def test_success_leaves_the_hooks_own_settings_alone(
     simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_connection(monkeypatch, "wdt_default", _conn(simulator))
+    set_connection(monkeypatch, "wdt_default", fast_connection(simulator, retry_wait=RETRY_WAIT))
     hook = WdtHook()
     ok, message = hook.test_connection()
     assert ok and "server time" in message
@@ -95,6 +97,8 @@ def test_success_leaves_the_hooks_own_settings_alone(
 
 
 def test_closed_port_fails_at_once(monkeypatch: pytest.MonkeyPatch, simulator: WdtSimulator) -> None:
-    ok, message, elapsed = timed_test(monkeypatch, _conn(simulator), free_port())
+    ok, message, elapsed = timed_test(
+        monkeypatch, fast_connection(simulator, retry_wait=RETRY_WAIT), free_port()
+    )
     assert not ok and "could not reach" in message
     assert elapsed < 3

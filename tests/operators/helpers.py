@@ -1,4 +1,4 @@
-"""Helpers shared by the operator tests: a TaskInstance stub, running the operator, queueing faults."""
+"""Helpers shared by the operator tests: running the operator on a TaskInstance stub, queueing faults."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator
 from airflow_provider_wdt.simulator import WdtSimulator
+from tests.helpers import RecordingTI
 
 #: Faults the client retries; each in the middle of a pull must change nothing in what it delivers.
 TRANSIENT_FAULTS: list[tuple[str, dict[str, Any]]] = [
@@ -17,16 +18,6 @@ TRANSIENT_FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("db_error", {"status": 1064}),
     ("http_error", {"status": 502}),
 ]
-
-
-class RecordingTI:
-    """The one TaskInstance method the operator calls, recording what it pushes (no DB needed)."""
-
-    def __init__(self) -> None:
-        self.xcoms: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcoms[key] = value
 
 
 def run(op: WdtPendingSyncIdsOperator, ti: RecordingTI) -> Any:

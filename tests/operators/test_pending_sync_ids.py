@@ -16,8 +16,9 @@ from airflow_provider_wdt.errors import (
     WdtServerError,
 )
 from airflow_provider_wdt.operators.wdt import DEFAULT_MAX_XCOM_IDS, WdtPendingSyncIdsOperator
+from tests.helpers import RecordingTI
 
-from .helpers import TRANSIENT_FAULTS, RecordingTI, interleave_faults, pull, run
+from .helpers import TRANSIENT_FAULTS, interleave_faults, pull, run
 
 # -- paging ----------------------------------------------------------------------------------------------
 

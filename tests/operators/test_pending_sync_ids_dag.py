@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import importlib
 import json
-from typing import Any
 
 import pytest
 
+from tests.helpers import states
+
 pytestmark = pytest.mark.db
-
-
-def states(dag_run: Any) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
 
 
 def test_dag_run_pulls_ids_and_a_downstream_task_reads_them(airflow_db, make_sim, tmp_path) -> None:

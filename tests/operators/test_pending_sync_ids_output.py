@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import signal
 import tracemalloc
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_wdt._compat import AIRFLOW_V_3
 from airflow_provider_wdt.errors import WdtConfigError, WdtEndpointError
 from airflow_provider_wdt.output import atomic_id_writer, resolve_format
 from airflow_provider_wdt.simulator import DEFAULT_APPSECRET
+from tests.helpers import RecordingTI, read_ids
 
-from .helpers import RecordingTI, interleave_faults, pull
-
-
-def parse(text: str, fmt: str) -> list[int]:
-    if fmt == "json":
-        return json.loads(text)
-    if fmt == "csv":
-        rows = list(csv.reader(io.StringIO(text)))
-        assert rows[0] == ["rec_id"]
-        return [int(row[0]) for row in rows[1:]]
-    return [int(line) for line in text.splitlines()]
-
+from .helpers import interleave_faults, pull
 
 # -- formats, local ----------------------------------------------------------------------------------------
 
@@ -53,7 +39,7 @@ def test_every_format_streams_all_ids_into_new_folders(make_sim, ti, tmp_path, n
     target = tmp_path / "a" / "b" / name
     result = pull(ti, count=10, output_path=str(target), output_format=output_format)
     assert result == str(target)
-    assert parse(target.read_text(), fmt) == sim.pending_ids()
+    assert read_ids(target, fmt) == sim.pending_ids()
     assert set(ti.xcoms) == {"position", "id_count"} and ti.xcoms["id_count"] == 257
     assert [p.name for p in target.parent.iterdir()] == [name]  # no temporary file left
 
@@ -155,38 +141,22 @@ def test_writer_removes_the_temporary_file_on_any_exception(tmp_path, exc) -> No
 # -- object storage --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def memory_fs() -> Any:
-    """Airflow's object storage on fsspec's in-memory filesystem, under a bucket unique to the test."""
-    from fsspec.implementations.memory import MemoryFileSystem
-
-    if AIRFLOW_V_3:
-        from airflow.sdk.io import attach
-    else:
-        from airflow.io.store import attach  # type: ignore[no-redef]
-    fs = attach("memory", fs=MemoryFileSystem()).fs
-    bucket = f"wdt-{uuid.uuid4().hex[:8]}"
-    yield fs, bucket
-    if fs.exists(f"/{bucket}"):
-        fs.rm(f"/{bucket}", recursive=True)
-
-
 @pytest.mark.parametrize(
     ("name", "fmt"), [("ids.json", "json"), ("ids.ndjson", "ndjson"), ("ids.csv", "csv")]
 )
-def test_memory_object_storage(make_sim, ti, memory_fs, name, fmt) -> None:
-    fs, bucket = memory_fs
+def test_memory_object_storage(make_sim, ti, memory_bucket, name, fmt) -> None:
+    fs, bucket = memory_bucket
     sim = make_sim(pending=143, tie_mode="from")
     url = f"memory://{bucket}/runs/2026-12-01/{name}"
     assert pull(ti, count=10, output_path=url) == url
-    assert parse(fs.cat(f"/{bucket}/runs/2026-12-01/{name}").decode(), fmt) == sim.pending_ids()
+    assert read_ids(f"/{bucket}/runs/2026-12-01/{name}", fmt, opener=fs.open) == sim.pending_ids()
     assert fs.ls(f"/{bucket}/runs/2026-12-01", detail=False) == [f"/{bucket}/runs/2026-12-01/{name}"]
     assert ti.xcoms["id_count"] == 143
 
 
 @pytest.mark.reliability
-def test_memory_object_storage_fatal_error_leaves_no_object(make_sim, ti, memory_fs) -> None:
-    fs, bucket = memory_fs
+def test_memory_object_storage_fatal_error_leaves_no_object(make_sim, ti, memory_bucket) -> None:
+    fs, bucket = memory_bucket
     sim = make_sim(pending=100)
     sim.faults.slow(2, 0)
     sim.faults.http_error(1, 404)

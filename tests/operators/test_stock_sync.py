@@ -15,8 +15,9 @@ from airflow_provider_wdt import sync_files
 from airflow_provider_wdt.errors import WdtConfigError
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator, WdtStockSyncOperator
 from airflow_provider_wdt.sync import StockSyncError
+from tests.helpers import RecordingTI, expected_sync_summary
 
-from .helpers import RecordingTI, run
+from .helpers import run
 
 
 def refuse_sevens(calc: dict[str, Any], **_: Any) -> tuple[bool, str]:
@@ -50,15 +51,7 @@ def test_reports_each_item_and_returns_the_summary(make_sim, ti, tmp_path: Path)
 
     summary = sync(ti, rec_ids=ids, report_path=str(report))
 
-    assert summary == {
-        "ids": 250,
-        "calculated": 249,
-        "calc_errors": 1,
-        "succeeded": 249 - len(refused),
-        "failed": len(refused),
-        "already_reported": 0,
-        "not_reported": 1,
-    }
+    assert summary == expected_sync_summary(250, calc_errors=1, refused=len(refused))
     assert set(sim.pending_ids()) == refused | {disabled}
     assert sim.goods(disabled)["calc_count"] == 0 and sim.goods(disabled)["sync_status"] == "pending"
     assert sum(r.method == "sales.StockSync.batchCalcStock" for r in sim.request_log) == 3  # 100 per call
@@ -212,24 +205,6 @@ def test_rec_ids_rendered_as_json_text_and_argument_errors(make_sim, ti) -> None
         WdtStockSyncOperator(task_id="x", rec_ids=[1], push_callable="push_to_shop")  # type: ignore[arg-type]
     with pytest.raises(WdtConfigError, match="rec_ids must be integers"):
         sync(ti, rec_ids=[1, "two"])
-
-
-@pytest.fixture
-def memory_bucket() -> Any:
-    """Airflow's object storage on fsspec's in-memory filesystem: (fs, a bucket unique to the test)."""
-    from fsspec.implementations.memory import MemoryFileSystem
-
-    from airflow_provider_wdt._compat import AIRFLOW_V_3
-
-    if AIRFLOW_V_3:
-        from airflow.sdk.io import attach
-    else:
-        from airflow.io.store import attach  # type: ignore[no-redef]
-    fs = attach("memory", fs=MemoryFileSystem()).fs
-    bucket = f"wdt-sync-{time.monotonic_ns()}"
-    yield fs, bucket
-    if fs.exists(f"/{bucket}"):
-        fs.rm(f"/{bucket}", recursive=True)
 
 
 def test_ids_and_report_on_object_storage_resume_after_a_failure(make_sim, ti, memory_bucket) -> None:

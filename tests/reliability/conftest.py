@@ -22,7 +22,7 @@ import pytest
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import set_connection
 from tests.helpers import fast_connection
-from tests.reliability.environment import attach_memory_filesystem, make_simulator
+from tests.reliability.environment import make_simulator
 
 DEFAULT_SOAK_SECONDS = 6.0
 DEFAULT_SOAK_SEED = 1
@@ -67,10 +67,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         Path(path).write_text(json.dumps(_MATRIX, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
-def memory_fs() -> str:
-    attach_memory_filesystem()
-    return "memory://wdt-reliability"
+@pytest.fixture
+def memory_fs(memory_bucket: tuple[Any, str]) -> str:
+    """tests/conftest.py's ``memory_bucket`` as the URL the reliability runners take (``memory://<bucket>``);
+    each run under it makes a folder of its own."""
+    return f"memory://{memory_bucket[1]}"
 
 
 @pytest.fixture

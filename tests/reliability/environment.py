@@ -1,6 +1,6 @@
 """What the reliability suite and the soak run against: a simulator whose seller has distinctive
-credentials (so a leak is unmistakable in any text, and no other test uses them), the connection in the
-environment, and an in-memory object store."""
+credentials (so a leak is unmistakable in any text, and no other test uses them) and the connection in
+the environment; the in-memory object store is tests.helpers.attach_memory_filesystem."""
 
 from __future__ import annotations
 
@@ -42,16 +42,3 @@ def env_connection(conn_id: str, conn: dict[str, Any]) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = old
-
-
-def attach_memory_filesystem() -> None:
-    """Make ``memory://`` usable through ObjectStoragePath (not registered by default on 2.11 or 3.x)."""
-    from fsspec.implementations.memory import MemoryFileSystem
-
-    from airflow_provider_wdt._compat import AIRFLOW_V_3
-
-    if AIRFLOW_V_3:
-        from airflow.sdk.io import attach
-    else:
-        from airflow.io.store import attach  # type: ignore[no-redef]
-    attach("memory", fs=MemoryFileSystem())

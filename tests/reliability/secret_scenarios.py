@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import fast_connection, free_port, isolate_airflow_env
+from tests.helpers import (
+    attach_memory_filesystem,
+    changed_connection,
+    fast_connection,
+    free_port,
+    isolate_airflow_env,
+)
 
 if __name__ == "__main__":  # a fresh interpreter: no Airflow home of the user's, no stray connections
     isolate_airflow_env("wdt-secrets-home-")
@@ -32,7 +38,6 @@ from airflow_provider_wdt.simulator import WdtSimulator
 from tests.reliability.environment import (
     SALT,
     SECRET,
-    attach_memory_filesystem,
     env_connection,
     make_simulator,
 )
@@ -63,7 +68,7 @@ def _faults(
 ) -> Callable[[WdtSimulator], dict[str, Any]]:
     def prepare(sim: WdtSimulator) -> dict[str, Any]:
         program(sim)
-        return {"extra": extra} if extra else {}
+        return {f"extra_{key}": value for key, value in extra.items()}
 
     return prepare
 
@@ -124,12 +129,7 @@ def run_scenario(scenario: Scenario, op: str, workdir: Path, memory_root: str) -
     pending = 0 if op == "sensor_deferred" else 35
     with make_simulator(pending=pending, seed=5) as sim:
         changes = scenario.prepare(sim)
-        conn = fast_connection(sim, max_retries=3)
-        for key, value in changes.items():
-            if key == "extra":
-                conn["extra"].update(value)
-            else:
-                conn[key] = value
+        conn = changed_connection(fast_connection(sim, max_retries=3), **changes)
         if op == "sensor_deferred":
             # The first poke finds nothing, so the sensor defers; ids appear for the trigger's polls.
             faults = programmed_faults(sim)

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import fast_connection, isolate_airflow_env
+from tests.helpers import attach_memory_filesystem, fast_connection, isolate_airflow_env
 
 if __name__ == "__main__":  # a fresh interpreter: throw-away Airflow home, no stray connections
     isolate_airflow_env("wdt-soak-home-")
@@ -44,7 +44,7 @@ if __name__ == "__main__":  # a fresh interpreter: throw-away Airflow home, no s
 
 from airflow_provider_wdt import errors
 from airflow_provider_wdt.simulator import WdtSimulator
-from tests.reliability.environment import attach_memory_filesystem, env_connection, make_simulator
+from tests.reliability.environment import env_connection, make_simulator
 from tests.reliability.faults import MAX_ATTEMPTS, SLOW_SECONDS, SLOW_TIMEOUT, programmed_faults
 from tests.reliability.invariants import check_invariant, clean_pages, expected_ids
 from tests.reliability.probes import open_fds, rss_mib

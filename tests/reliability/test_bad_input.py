@@ -19,7 +19,7 @@ from airflow_provider_wdt.sensors.wdt import WdtPendingSyncSensor
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
 from tests.conftest import set_connection
-from tests.helpers import RecordingTI, fast_connection, free_port
+from tests.helpers import RecordingTI, changed_connection, fast_connection, free_port
 from tests.reliability.environment import SALT, SECRET
 from tests.reliability.runners import TriggerFailed, first_event, render_fields, run_operation
 from tests.reliability.secrets_scan import exception_texts, find_secrets
@@ -27,18 +27,6 @@ from tests.reliability.secrets_scan import exception_texts, find_secrets
 pytestmark = pytest.mark.reliability
 
 SURFACES = ("hook", "op_xcom", "sensor_poke", "trigger")
-
-
-def _conn(sim: WdtSimulator, **changes: Any) -> dict[str, Any]:
-    conn = fast_connection(sim, max_retries=1)
-    for key, value in changes.items():
-        if key == "extra":
-            conn["extra"] = value
-        elif key.startswith("extra_"):
-            conn["extra"][key[len("extra_") :]] = value
-        else:
-            conn[key] = value
-    return conn
 
 
 # (row id, connection changes, error class, needles)
@@ -114,7 +102,9 @@ def test_bad_connection_is_a_clear_error_before_any_request(
     if surface == "trigger" and row.startswith("max_retries"):
         pytest.skip("the trigger passes its own max_retries (0): the extra is not used there")
     rsim.add_pending(5)
-    set_connection(monkeypatch, "wdt_bad", _conn(rsim, **changes))
+    set_connection(
+        monkeypatch, "wdt_bad", changed_connection(fast_connection(rsim, max_retries=1), **changes)
+    )
     exc, event = run_surface(surface, "wdt_bad")
     name, message = error_text(exc, event)
     matrix_row(table="config", row=row, operation=surface, result=name, requests=rsim.request_count)
@@ -195,7 +185,9 @@ def test_unreachable_endpoint_names_the_cause(
     rsim: WdtSimulator, monkeypatch, matrix_row, surface, row
 ) -> None:
     changes, cls, needles, requests = _network_rows(rsim)[row]
-    set_connection(monkeypatch, "wdt_net", _conn(rsim, **changes))
+    set_connection(
+        monkeypatch, "wdt_net", changed_connection(fast_connection(rsim, max_retries=1), **changes)
+    )
     exc, event = run_surface(surface, "wdt_net")
     name, message = error_text(exc, event)
     matrix_row(table="network", row=row, operation=surface, result=name, requests=rsim.request_count)
@@ -223,7 +215,9 @@ def test_trigger_on_unreachable_endpoint_names_the_cause(
     """Non-retryable endpoint errors end the trigger at once; retryable ones make it poll until the
     timeout, whose message must then still say what went wrong."""
     changes, cls, needles, _ = _network_rows(rsim)[row]
-    set_connection(monkeypatch, "wdt_net", _conn(rsim, **changes))
+    set_connection(
+        monkeypatch, "wdt_net", changed_connection(fast_connection(rsim, max_retries=1), **changes)
+    )
     exc, event = run_surface("trigger", "wdt_net")
     name, message = error_text(exc, event)
     matrix_row(table="network", row=row, operation="trigger", result=name, requests=rsim.request_count)
