@@ -78,12 +78,14 @@ def split_appsecret(appsecret: str | None) -> tuple[str, str]:
     secret, colon, salt = appsecret.strip().partition(":")
     if not colon:
         raise WdtConfigError(
-            "The WDT appsecret has no colon: it must be secret:salt exactly as WDT issued it "
-            "(Password field of the connection)."
+            f"The WDT appsecret has no colon: fill in {_PASSWORD_FIELD} as secret:salt exactly as WDT "
+            "issued it."
         )
     if not secret or not salt:
         half = "secret (before the colon)" if not secret else "salt (after the colon)"
-        raise WdtConfigError(f"The WDT appsecret's {half} is empty: it must be secret:salt.")
+        raise WdtConfigError(
+            f"The WDT appsecret's {half} is empty: fill in {_PASSWORD_FIELD} as secret:salt."
+        )
     return secret, salt
 
 
@@ -282,6 +284,23 @@ def parse_response(method: str, http_status: int, content_type: str, content: by
     if status != 0:
         raise error_for_status(method, status, str(payload.get("message") or ""))
     return payload
+
+
+def paged_total(method: str, payload: Mapping[str, Any]) -> int | None:
+    """The row total of a paged answer (``calc_total``): top-level ``total_count`` or ``total``, or
+    ``data.total_count`` as in the platform's examples; None when the answer carries none."""
+    total = payload.get("total_count", payload.get("total"))
+    data = payload.get("data")
+    if total is None and isinstance(data, Mapping):
+        total = data.get("total_count")
+    if total is None:
+        return None
+    try:
+        return int(total)
+    except (TypeError, ValueError):
+        raise WdtBadResponseError(
+            f"WDT {method}: the answer's total_count {total!r} is not a number.", method=method
+        ) from None
 
 
 _QUERY_SECRET = re.compile(r"(?<=[?&;])(sign|salt)=[^&\s'\"#]*")

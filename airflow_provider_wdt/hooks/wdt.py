@@ -19,7 +19,7 @@ from airflow_provider_wdt.paging import (
     validate_position,
 )
 from airflow_provider_wdt.platform_facts import MAX_COUNT
-from airflow_provider_wdt.protocol import Credentials, Paging, normalize_endpoint
+from airflow_provider_wdt.protocol import Credentials, Paging, normalize_endpoint, paged_total
 from airflow_provider_wdt.stock_sync import (
     BATCH_CALC_STOCK,
     CALC_STOCK,
@@ -133,11 +133,7 @@ class WdtHook(BaseHook):
         :param calc_total: ask the platform for the total row count (``total_count`` of the result).
         """
         payload = self.client.call(method, args, paging=Paging(page_size, page_no, calc_total))
-        data = payload.get("data")
-        total = payload.get("total_count", payload.get("total"))
-        if total is None and isinstance(data, Mapping):
-            total = data.get("total_count")
-        return PagedResult(data=data, total_count=None if total is None else int(total))
+        return PagedResult(data=payload.get("data"), total_count=paged_total(method, payload))
 
     # -- stock sync family -----------------------------------------------------------------------------
     def get_pending_sync_ids(self, count: int = MAX_COUNT, position: int = 0) -> PendingSyncPage:

@@ -241,6 +241,22 @@ def test_paged_call_sends_and_signs_paging_parameters(hook: WdtHook, simulator: 
     }
 
 
+def test_paged_call_sends_its_arguments_and_the_default_paging(
+    hook: WdtHook, simulator: WdtSimulator
+) -> None:
+    (rec_id,) = simulator.add_pending(1)
+    # calcStock refuses a call without its arguments, so an answer proves they were sent.
+    result = hook.call_paged("sales.StockSync.calcStock", rec_id, False, page_size=5)
+    assert result.data["rec_id"] == rec_id
+    assert result.total_count is None  # this answer carries no total
+    record = simulator.request_log[-1]
+    assert {k: record.query.get(k) for k in ("page_size", "page_no", "calc_total")} == {
+        "page_size": "5",
+        "page_no": "0",
+        "calc_total": "1",
+    }
+
+
 def test_stock_sync_helpers_drain_the_pending_list(hook: WdtHook, simulator: WdtSimulator) -> None:
     ids = simulator.add_pending(25)
     assert (

@@ -7,6 +7,7 @@ import pickle
 import pytest
 
 from airflow_provider_wdt import errors
+from airflow_provider_wdt.connection_fields import STANDARD_LABELS
 from airflow_provider_wdt.protocol import (
     PRODUCTION_ENDPOINT,
     Credentials,
@@ -16,6 +17,7 @@ from airflow_provider_wdt.protocol import (
     encode_body,
     error_for_status,
     normalize_endpoint,
+    paged_total,
     parse_response,
     redact,
     split_appsecret,
@@ -78,16 +80,19 @@ def test_timestamp_is_wdt_epoch_seconds() -> None:
 @pytest.mark.parametrize(
     ("appsecret", "needle"),
     [
-        (None, "no appsecret"),
-        ("", "no appsecret"),
-        ("abc", "no colon"),
-        (":salt", "secret"),
-        ("sec:", "salt"),
+        (None, "has no appsecret"),
+        ("", "has no appsecret"),
+        ("abc", "has no colon"),
+        (":salt", "appsecret's secret (before the colon) is empty"),
+        ("sec:", "appsecret's salt (after the colon) is empty"),
     ],
 )
 def test_malformed_appsecret_names_the_problem(appsecret: str | None, needle: str) -> None:
-    with pytest.raises(errors.WdtConfigError, match=needle):
+    with pytest.raises(errors.WdtConfigError) as caught:
         split_appsecret(appsecret)
+    # What is wrong, and the form field (by its label) where the user fixes it.
+    assert needle in str(caught.value)
+    assert f"{STANDARD_LABELS['password']!r} (the Password field)" in str(caught.value)
 
 
 def test_appsecret_splits_at_first_colon() -> None:
@@ -176,20 +181,55 @@ def test_parse_ok_and_data() -> None:
 @pytest.mark.parametrize(
     ("http_status", "content_type", "body", "cls", "needle"),
     [
-        (200, "text/html", b"<html><body>Login</body></html>", errors.WdtBadResponseError, "HTML"),
-        (200, "application/json", b'{"status":0,"da', errors.WdtBadResponseError, "not valid JSON"),
+        (200, "text/html", b"Login", errors.WdtBadResponseError, "an HTML page instead of JSON"),
+        (200, "TEXT/HTML; charset=utf-8", b"x", errors.WdtBadResponseError, "an HTML page instead of JSON"),
+        (
+            200,
+            "text/plain",
+            b"  <HTML><body>Login",
+            errors.WdtBadResponseError,
+            "an HTML page instead of JSON",
+        ),
+        (200, "text/plain", b"<!DOCTYPE html>", errors.WdtBadResponseError, "an HTML page instead of JSON"),
+        (200, "application/json", b'{"status":0,"da', errors.WdtBadResponseError, "not valid JSON (15 bytes"),
         (200, "application/json", b'{"data":1}', errors.WdtBadResponseError, "no 'status'"),
         (200, "application/json", b"[1,2]", errors.WdtBadResponseError, "no 'status'"),
+        (
+            200,
+            "application/json",
+            b'{"status":"ok"}',
+            errors.WdtBadResponseError,
+            "status 'ok' is not a number",
+        ),
         (502, "text/html", b"<html>Bad gateway</html>", errors.WdtServerError, "HTTP 502"),
-        (404, "text/html", b"nope", errors.WdtEndpointError, "host URL"),
-        (429, "text/plain", b"slow down", errors.WdtRateLimitError, "429"),
+        (500, "text/plain", b"", errors.WdtServerError, "HTTP 500"),
+        (404, "text/html", b"nope", errors.WdtEndpointError, "host URL (it should end in /openapi)"),
+        (400, "text/plain", b"", errors.WdtEndpointError, "HTTP 400"),
+        (429, "text/plain", b"slow down", errors.WdtRateLimitError, "HTTP 429"),
     ],
 )
 def test_unusable_answers(
     http_status: int, content_type: str, body: bytes, cls: type[errors.WdtError], needle: str
 ) -> None:
-    with pytest.raises(cls, match=needle):
-        parse_response("m", http_status, content_type, body)
+    with pytest.raises(errors.WdtError) as caught:
+        parse_response("sales.X.y", http_status, content_type, body)
+    exc = caught.value
+    assert type(exc) is cls
+    assert needle in str(exc) and str(exc).startswith("WDT sales.X.y: ")
+    # The error carries what the retry policy and the user's handlers read.
+    assert exc.method == "sales.X.y"
+    assert exc.http_status == http_status
+
+
+def test_html_is_told_apart_from_cut_off_json() -> None:
+    with pytest.raises(errors.WdtBadResponseError, match="not valid JSON"):
+        parse_response("m", 200, "application/json", b"{" + b" " * 300 + b"<html>")  # past the sniffed head
+
+
+def test_platform_error_keeps_the_platform_message() -> None:
+    with pytest.raises(errors.WdtApiError) as caught:
+        parse_response("m", 200, "application/json", '{"status":5,"message":"系统繁忙"}'.encode())
+    assert caught.value.status == 5 and "系统繁忙" in str(caught.value)
 
 
 def test_redact_hides_sign_salt_and_given_secrets() -> None:
@@ -258,3 +298,23 @@ def test_redacted_url_keeps_everything_but_salt_and_sign() -> None:
     url = "http://h/openapi?sid=s&key=k&salt=SALTY&method=m&timestamp=1&v=1.0&sign=abcdef0123"
     assert redact(url) == "http://h/openapi?sid=s&key=k&salt=***&method=m&timestamp=1&v=1.0&sign=***"
     assert redact("a TOPSECRET b", ["TOPSECRET"]) == "a *** b"
+
+
+@pytest.mark.parametrize(
+    ("payload", "total"),
+    [
+        ({"status": 0, "total_count": 12, "data": []}, 12),
+        ({"status": 0, "total": "7", "data": []}, 7),
+        ({"status": 0, "data": {"total_count": 3, "rows": []}}, 3),
+        ({"status": 0, "total_count": 0, "total": 9, "data": {"total_count": 5}}, 0),  # top level first
+        ({"status": 0, "data": [1, 2]}, None),
+        ({"status": 0, "data": {"rows": []}}, None),
+    ],
+)
+def test_paged_total_reads_each_published_shape(payload: dict, total: int | None) -> None:
+    assert paged_total("m", payload) == total
+
+
+def test_paged_total_that_is_not_a_number_is_a_bad_response() -> None:
+    with pytest.raises(errors.WdtBadResponseError, match="total_count 'many' is not a number"):
+        paged_total("m", {"status": 0, "total_count": "many"})
