@@ -48,6 +48,19 @@ def test_multi_seller_closes_connections(simulator: WdtSimulator, monkeypatch: p
     assert simulator.connections_accepted == 3
 
 
+def test_the_environments_proxy_is_used(simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The session reads proxies once (trust_env is off afterwards), so they must be copied in then.
+    # The simulator stands in for the proxy: it answers the absolute-form request for a host nobody serves.
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{simulator.port}")
+    conn = fast_connection(simulator, max_retries=0)
+    conn["host"] = f"http://127.0.0.1:{free_port()}/openapi"  # closed: only the proxy can answer
+    set_connection(monkeypatch, "wdt_proxied", conn)
+    assert WdtHook("wdt_proxied").get_server_time()
+    assert simulator.request_count == 1
+
+
 def test_base_url_without_openapi_is_accepted(
     simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
