@@ -35,6 +35,15 @@ def test_first_published_vector() -> None:
         "v": "1.0",
     }
     assert compute_sign("aa", params, "[]") == "b5745bf1f4721a0d16e9a68cb7513032"
+    # sign is the one query parameter left out of what is signed (it may already be in the dict).
+    assert compute_sign("aa", {**params, "sign": "stale"}, "[]") == "b5745bf1f4721a0d16e9a68cb7513032"
+
+
+@pytest.mark.parametrize("method", ["", None, 42])
+def test_build_request_wants_a_method_name(method: object) -> None:
+    creds = Credentials.from_connection_fields("s", "k", "secret:salt")
+    with pytest.raises(errors.WdtConfigError, match=r"qjb method name such as 'sales\.StockSync\.calcStock'"):
+        build_request(creds, method, [], timestamp=1)  # type: ignore[arg-type]
 
 
 def test_platform_signature_page_vector_through_build_request() -> None:
