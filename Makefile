@@ -70,7 +70,7 @@ test-e2e: $(VENV)/.installed-e2e $(VENV2)/.installed e2e-browser
 	$(VENV)/bin/python -m pytest tests/e2e --ignore=tests/e2e/test_built_wheel.py $(PYTEST_ARGS)
 
 # Mutation testing (mutmut, configured in pyproject.toml) over the modules that carry the behaviour; slow
-# (about half an hour on 2 cores), so not part of CI. Survivors: `$(VENV)/bin/mutmut results`, `... show NAME`.
+# (about an hour on 2 shared cores), so not part of CI. Survivors: `$(VENV)/bin/mutmut results`, `... show NAME`.
 .PHONY: mutants
 mutants: $(VENV)/.installed
 	$(UV_INSTALL) --python $(VENV)/bin/python "mutmut==3.8.1"
