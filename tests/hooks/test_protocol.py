@@ -187,29 +187,21 @@ def test_parse_ok_and_data() -> None:
     }
 
 
+HTML = "an HTML page instead of JSON"
+BAD = errors.WdtBadResponseError
+
+
 @pytest.mark.parametrize(
     ("http_status", "content_type", "body", "cls", "needle"),
     [
-        (200, "text/html", b"Login", errors.WdtBadResponseError, "an HTML page instead of JSON"),
-        (200, "TEXT/HTML; charset=utf-8", b"x", errors.WdtBadResponseError, "an HTML page instead of JSON"),
-        (
-            200,
-            "text/plain",
-            b"  <HTML><body>Login",
-            errors.WdtBadResponseError,
-            "an HTML page instead of JSON",
-        ),
-        (200, "text/plain", b"<!DOCTYPE html>", errors.WdtBadResponseError, "an HTML page instead of JSON"),
-        (200, "application/json", b'{"status":0,"da', errors.WdtBadResponseError, "not valid JSON (15 bytes"),
-        (200, "application/json", b'{"data":1}', errors.WdtBadResponseError, "no 'status'"),
-        (200, "application/json", b"[1,2]", errors.WdtBadResponseError, "no 'status'"),
-        (
-            200,
-            "application/json",
-            b'{"status":"ok"}',
-            errors.WdtBadResponseError,
-            "status 'ok' is not a number",
-        ),
+        (200, "text/html", b"Login", BAD, HTML),
+        (200, "TEXT/HTML; charset=utf-8", b"x", BAD, HTML),
+        (200, "text/plain", b"  <HTML><body>Login", BAD, HTML),
+        (200, "text/plain", b"<!DOCTYPE html>", BAD, HTML),
+        (200, "application/json", b'{"status":0,"da', BAD, "not valid JSON (15 bytes"),
+        (200, "application/json", b'{"data":1}', BAD, "no 'status'"),
+        (200, "application/json", b"[1,2]", BAD, "no 'status'"),
+        (200, "application/json", b'{"status":"ok"}', BAD, "status 'ok' is not a number"),
         (502, "text/html", b"<html>Bad gateway</html>", errors.WdtServerError, "HTTP 502"),
         (500, "text/plain", b"", errors.WdtServerError, "HTTP 500"),
         (404, "text/html", b"nope", errors.WdtEndpointError, "host URL (it should end in /openapi)"),
