@@ -148,6 +148,7 @@ class Server(ThreadingHTTPServer):
         self._lock = threading.Lock()
         self._workers: set[threading.Thread] = set()
         self._sockets: set[socket.socket] = set()
+        self._serving: threading.Thread | None = None
         super().__init__(address, _Handler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
@@ -182,6 +183,29 @@ class Server(ThreadingHTTPServer):
         if isinstance(exc, ConnectionError | TimeoutError) and not self.network.verbose:
             return  # clients hanging up are normal
         super().handle_error(request, client_address)
+
+    def start_serving(self) -> threading.Thread:
+        """Serve in a daemon thread until :meth:`stop`; returns that thread."""
+        self.platform.stopping.clear()
+        thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.01},  # bounds how long stop() waits
+            name="wdt-simulator",
+            daemon=True,
+        )
+        thread.start()
+        self._serving = thread
+        return thread
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, close every connection and join the threads."""
+        self.platform.stopping.set()  # wake slow-fault and latency sleeps
+        self.shutdown()
+        self.server_close()
+        self.close_connections(timeout)
+        if self._serving is not None:
+            self._serving.join(timeout)
+            self._serving = None
 
     def close_connections(self, timeout: float) -> None:
         """End every open connection (idle keep-alive ones block in a read) and join their threads."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Generic, TypeVar, overload
 
 from airflow_provider_wdt.platform_facts import WDT_EPOCH
@@ -114,7 +113,6 @@ class WdtSimulator:
         self.stats = RequestStats()
         self.default_sid = sid
         self._server: Server | None = None
-        self._thread: threading.Thread | None = None
         self.add_seller(sid, appkey, appsecret, pending=pending)
 
     # -- configuration ------------------------------------------------------------------------------
@@ -202,33 +200,22 @@ class WdtSimulator:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._server is not None
 
     def start(self) -> WdtSimulator:
-        if self._thread is not None:
+        if self._server is not None:
             raise RuntimeError("simulator already started")
-        self.platform.stopping.clear()
         self._server = Server((self.host, self.port), self.platform, self.network, self.stats)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.01},  # bounds how long stop() waits
-            name="wdt-simulator",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.start_serving()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving, close every connection and join the threads; safe to call twice."""
-        if self._server is None or self._thread is None:
+        if self._server is None:
             return
-        self.platform.stopping.set()  # wake slow-fault sleeps
-        self._server.shutdown()
-        self._server.server_close()
-        self._server.close_connections(timeout)
-        self._thread.join(timeout)
-        self._server = self._thread = None
+        self._server.stop(timeout)
+        self._server = None
 
     def __enter__(self) -> WdtSimulator:
         return self if self.running else self.start()

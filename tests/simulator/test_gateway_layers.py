@@ -120,14 +120,9 @@ class RecordingEvents:
 def served(platform: Platform) -> Iterator[tuple[Server, RecordingEvents]]:
     events = RecordingEvents()
     server = Server(("127.0.0.1", 0), platform, NetworkModel(), events)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
+    server.start_serving()
     yield server, events
-    platform.stopping.set()
-    server.shutdown()
-    server.server_close()
-    server.close_connections(5.0)
-    thread.join(5.0)
+    server.stop()
 
 
 def post(conn: http.client.HTTPConnection, method: str, args: list[Any]) -> dict[str, Any]:
