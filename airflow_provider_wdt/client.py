@@ -29,6 +29,7 @@ from airflow_provider_wdt.errors import (
     WdtTlsError,
     WdtTransportError,
 )
+from airflow_provider_wdt.ledger import CallLedger, ledger_key
 from airflow_provider_wdt.platform_facts import CLOCK_TOLERANCE
 from airflow_provider_wdt.protocol import (
     Credentials,
@@ -60,6 +61,7 @@ class ClientSettings:
     calls_per_minute: int | None = default("calls_per_minute")
     max_concurrency: int = default("max_concurrency")
     multi_seller: bool = default("multi_seller")
+    ledger_dir: str | None = default("ledger_dir")
 
 
 class _RedactQueryFilter(logging.Filter):
@@ -134,6 +136,23 @@ class WdtClient:
         self.limiter = CallLimiter(
             self.settings.calls_per_minute, self.settings.max_concurrency, logger=self.log
         )
+        #: The same limits across every process of this host calling for this seller (files, no I/O yet).
+        self.ledger = CallLedger(
+            self.settings.ledger_dir,
+            ledger_key(endpoint, credentials.sid),
+            self.settings.calls_per_minute,
+            self.settings.max_concurrency,
+            logger=self.log,
+        )
+
+    @property
+    def rate_window(self) -> float:
+        """Seconds of the calls-per-minute window (60); tests shorten it along with the simulator's."""
+        return self.limiter.window
+
+    @rate_window.setter
+    def rate_window(self, seconds: float) -> None:
+        self.limiter.window = self.ledger.window = seconds
 
     # -- session ---------------------------------------------------------------------------------------
     @property
@@ -173,6 +192,7 @@ class WdtClient:
             for adapter in session.adapters.values():
                 _close_pools(adapter)
             session.close()
+        self.ledger.close()
 
     # -- calls -----------------------------------------------------------------------------------------
     def call(self, method: str, args: Sequence[Any] = (), *, paging: Paging | None = None) -> dict[str, Any]:
@@ -215,7 +235,8 @@ class WdtClient:
     def _send_once(self, method: str, args: Sequence[Any], paging: Paging | None) -> dict[str, Any]:
         session = self.session
         failure: WdtError | None = None
-        with self.limiter.slot():
+        # This process's threads first (woken as soon as one finishes), then every process of the host.
+        with self.limiter.slot(), self.ledger.slot():
             # Signed once admitted: a wait for the limit must not age the timestamp.
             timestamp = wdt_timestamp(self._clock() + self.clock_offset)
             request = build_request(self.credentials, method, args, timestamp=timestamp, paging=paging)

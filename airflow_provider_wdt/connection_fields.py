@@ -189,17 +189,26 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "calls_per_minute",
         "Max calls per minute (client-side limit)",
         "integer",
-        "Never send more than this many calls in any 60 s window for this seller, wait instead; "
-        "empty means no client-side limit",
+        "Never send more than this many calls in any 60 s window for this seller from this host's "
+        "processes together, wait instead; empty means no client-side limit",
         minimum=1,
     ),
     ExtraField(
         "max_concurrency",
         "Max calls in flight",
         "integer",
-        "WDT calls in flight at once for one hook (one seller)",
+        "WDT calls in flight at once for this seller, across the processes of one host",
         default=1,
         minimum=1,
+    ),
+    ExtraField(
+        "ledger_dir",
+        "Call ledger directory (shared limits)",
+        "string",
+        "Where the processes of one host record this seller's calls, so calls_per_minute and "
+        "max_concurrency hold across all of them (pull, sync, sensors, retries); empty means "
+        "airflow-provider-wdt-ledger in the system temp directory",
+        placeholder="/tmp/airflow-provider-wdt-ledger",
     ),
     ExtraField(
         "multi_seller",

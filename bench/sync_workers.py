@@ -39,7 +39,7 @@ def _record_calls(window: float | None) -> list[float]:
     def init_with_window(self: WdtClient, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
         if window is not None:
-            self.limiter.window = window
+            self.rate_window = window
 
     CallLimiter._acquire = timed_acquire  # type: ignore[method-assign]
     WdtClient.__init__ = init_with_window  # type: ignore[method-assign]

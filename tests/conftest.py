@@ -38,6 +38,16 @@ from airflow_provider_wdt.simulator import WdtSimulator  # noqa: E402
 from tests.helpers import LogText, attach_memory_filesystem, fast_connection  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _own_call_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's in-process clients get a call ledger of their own: simulators reuse ports, so two tests
+    (or two people's test runs) would otherwise share one seller's budget. Processes a test starts use
+    the default directory unless their connection sets ``ledger_dir``."""
+    from airflow_provider_wdt import ledger
+
+    monkeypatch.setattr(ledger, "default_dir", lambda: str(tmp_path / "wdt-ledger"))
+
+
 def conn_env_name(conn_id: str) -> str:
     return "AIRFLOW_CONN_" + conn_id.upper()
 

@@ -30,7 +30,7 @@ def client_for(sim: WdtSimulator, window: float | None = None, **settings: objec
     # max_retries=0: a refused call raises instead of being retried, so no refusal can hide.
     client = WdtClient(credentials, conn["host"], ClientSettings(max_retries=0, **settings))  # type: ignore[arg-type]
     if window is not None:
-        client.limiter.window = window  # a shorter "minute", as sim.rate_window
+        client.rate_window = window  # a shorter "minute", as sim.rate_window
     return client
 
 
