@@ -81,10 +81,12 @@ mutants: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.pull_bench
 	$(VENV)/bin/python -m bench.sync_bench
+	$(VENV)/bin/python -m bench.ledger_bench
 
 bench-smoke: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.pull_bench --smoke
 	$(VENV)/bin/python -m bench.sync_bench --smoke
+	$(VENV)/bin/python -m bench.ledger_bench --smoke
 
 simulator: $(VENV)/.installed
 	$(VENV)/bin/python -m airflow_provider_wdt.simulator --port 8650 --pending 1000

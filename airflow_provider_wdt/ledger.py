@@ -89,6 +89,7 @@ class CallLedger:
         self._waiting: set[int] = set()  # slots a thread of this process is blocked on
         self._inode = -1
         self._offset = 0
+        self._compacted_size = 0
         self._in_flight: dict[str, tuple[int, float]] = {}  # token -> (slot, admitted at)
         self._ends: deque[float] = deque()  # answer times still in the window, oldest first
         self._mine: set[str] = set()
@@ -318,14 +319,15 @@ class CallLedger:
 
     def _compact_if_large(self, now: float) -> None:
         """Rewrite the log with only what still counts; readers notice the new inode."""
-        if self._offset < COMPACT_BYTES:
-            return
+        if self._offset < COMPACT_BYTES + 2 * self._compacted_size:
+            return  # grown by less than twice what still counted last time: rewriting would not pay
         lines = [f"S {token} {slot} {start:.3f}\n" for token, (slot, start) in self._in_flight.items()]
         lines += [f"D {end:.3f}\n" for end in self._ends if end > now - self.window]
         tmp = self._path(f"log.{self._prefix}.tmp")
         with open(tmp, "w", encoding="ascii") as out:
             out.writelines(lines)
         os.replace(tmp, self._path("log"))
+        self._compacted_size = sum(map(len, lines))
         self._inode = -1  # reopened (and reread, a few KB) on the next look
 
     def _log_wait(self, now: float, wait: float) -> None:

@@ -39,13 +39,14 @@ from tests.helpers import LogText, attach_memory_filesystem, fast_connection  # 
 
 
 @pytest.fixture(autouse=True)
-def _own_call_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _own_call_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test's in-process clients get a call ledger of their own: simulators reuse ports, so two tests
     (or two people's test runs) would otherwise share one seller's budget. Processes a test starts use
     the default directory unless their connection sets ``ledger_dir``."""
     from airflow_provider_wdt import ledger
 
-    monkeypatch.setattr(ledger, "default_dir", lambda: str(tmp_path / "wdt-ledger"))
+    directory = str(tmp_path_factory.mktemp("wdt-ledger"))
+    monkeypatch.setattr(ledger, "default_dir", lambda: directory)
 
 
 def conn_env_name(conn_id: str) -> str:
