@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from airflow_provider_wdt.errors import WdtError
 from airflow_provider_wdt.stock_sync import BatchCalcResult, sync_info
-from airflow_provider_wdt.sync_files import OUTCOME_FAIL, OUTCOME_SUCCESS, ReportWriter
+from airflow_provider_wdt.sync_files import OUTCOME_FAIL, OUTCOME_SUCCESS, ReportState, ReportWriter
 
 #: ``push_callable(calc, **push_kwargs) -> (accepted, message)``.
 PushCallable = Callable[..., tuple[bool, str]]
@@ -28,6 +28,8 @@ PROGRESS_EVERY = 30.0
 
 class SyncHook(Protocol):
     def batch_calc_stock(self, rec_ids: list[int], force_sync: bool = False) -> BatchCalcResult: ...
+
+    def iter_pending_sync_ids(self) -> Iterator[int]: ...
 
     def sync_success(self, rec_id: int, info: Mapping[str, Any]) -> None: ...
 
@@ -65,6 +67,45 @@ class StockSyncError(Exception):
         self.summary = summary
 
 
+#: The message of an outcome line written when a resumed run settles an item.
+SETTLED_MESSAGE = "settled on resume: no longer pending, so the platform had taken the report"
+
+
+@dataclass
+class Settled:
+    """What a resumed run skips: ``already`` reported, and with ``still_pending`` every id not in it."""
+
+    already: set[int]
+    still_pending: set[int] | None = None
+
+
+def settle(
+    hook: SyncHook, state: ReportState, report: ReportWriter, log: Log, *, lines_may_be_lost: bool = False
+) -> Settled:
+    """Before a resumed run reports anything: the items an earlier attempt may have reported unrecorded.
+
+    Those are the items with an intent line and no outcome (the process died during their report call).
+    One pull of the pending list tells: an item no longer pending was taken by the platform, and is
+    recorded as reported now; one still pending is reported again by this run. ``lines_may_be_lost`` (a
+    report on object storage, uploaded every ``UPLOAD_EVERY`` s, from an attempt that got that far): the
+    last lines may be missing, so every id no longer pending is skipped too (``still_pending``).
+    """
+    if not state.unsettled and not (lines_may_be_lost and state.lines):
+        return Settled(set(state.done))
+    pending = set(hook.iter_pending_sync_ids())
+    settled = {rec_id: outcome for rec_id, outcome in state.unsettled.items() if rec_id not in pending}
+    for rec_id, outcome in settled.items():
+        report.record(rec_id, outcome, SETTLED_MESSAGE)
+    log.info(
+        "WDT stock sync: %d report calls were in flight when an earlier attempt stopped; %d of them reached "
+        "the platform (no longer pending: recorded now), %d did not (reported again in this run).",
+        len(state.unsettled),
+        len(settled),
+        len(state.unsettled) - len(settled),
+    )
+    return Settled(state.done | set(settled), pending if lines_may_be_lost else None)
+
+
 class StockSync:
     """One run over the ids; ``run()`` returns the summary or raises :class:`StockSyncError`."""
 
@@ -76,6 +117,7 @@ class StockSync:
         push_kwargs: Mapping[str, Any] | None = None,
         report: ReportWriter | None = None,
         already_reported: set[int] | None = None,
+        still_pending: set[int] | None = None,
         shop_concurrency: int = 1,
         force_sync: bool = False,
         log: Log,
@@ -86,6 +128,8 @@ class StockSync:
         self.push_kwargs = dict(push_kwargs or {})
         self.report = report or ReportWriter(None)
         self.already = already_reported or set()
+        #: On a resume whose report may have lost lines: ids not in it were reported before.
+        self.still_pending = still_pending
         self.shop_concurrency = shop_concurrency
         self.force_sync = force_sync
         self.log = log
@@ -103,7 +147,7 @@ class StockSync:
             try:
                 for chunk in chunks:
                     self.summary.ids += len(chunk)
-                    todo = [rec_id for rec_id in chunk if rec_id not in self.already]
+                    todo = [rec_id for rec_id in chunk if not self._reported_before(rec_id)]
                     self.summary.already_reported += len(chunk) - len(todo)
                     if todo and not self._stop.is_set():
                         for calc in self._calc(todo):
@@ -137,6 +181,11 @@ class StockSync:
         self._log_summary()
         return s
 
+    def _reported_before(self, rec_id: int) -> bool:
+        if rec_id in self.already:
+            return True
+        return self.still_pending is not None and rec_id not in self.still_pending
+
     def _calc(self, rec_ids: list[int]) -> list[dict[str, Any]]:
         try:
             result = self.hook.batch_calc_stock(rec_ids, self.force_sync)
@@ -168,6 +217,8 @@ class StockSync:
         accepted, message = outcome[0], str(outcome[1])
         # The calc fields go back unchanged (stock_change_count above all), plus the outcome.
         info = sync_info(calc, success=accepted, result=message)
+        # Before the call: if the process dies during it, a resumed run settles this item first.
+        self.report.intend(rec_id, OUTCOME_SUCCESS if accepted else OUTCOME_FAIL)
         try:
             if accepted:
                 self.hook.sync_success(rec_id, info)

@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -102,21 +103,44 @@ def _iter_file_ids(path: str, conn_id: str | None) -> Iterator[int]:
                 return
 
 
-def read_report(path: str, conn_id: str | None = None) -> set[int]:
-    """rec_ids already reported (either outcome) in the report at ``path``; empty when there is none.
+@dataclass
+class ReportState:
+    """What a report says: ``done`` (an outcome line) and ``unsettled`` (rec_id -> the outcome about to be
+    reported when the process died: an intent line and no outcome, so the call may or may not have
+    landed). ``lines``: lines read; 0 means no earlier attempt."""
+
+    done: set[int] = field(default_factory=set)
+    unsettled: dict[int, str] = field(default_factory=dict)
+    lines: int = 0
+
+
+def read_report_state(path: str, conn_id: str | None = None) -> ReportState:
+    """The report at ``path`` (empty state when there is none).
 
     A line cut short (the process died while writing it) is skipped: its item was not recorded.
     """
+    state = ReportState()
     if not _exists(path, conn_id):
-        return set()
-    done: set[int] = set()
+        return state
     with _open_text(path, conn_id) as stream:
         for line in iter(stream.readline, ""):
             try:
-                done.add(int(json.loads(line)["rec_id"]))
+                entry = json.loads(line)
+                rec_id = int(entry["rec_id"])
             except (ValueError, KeyError, TypeError):
                 continue
-    return done
+            state.lines += 1
+            if "outcome" in entry:
+                state.done.add(rec_id)
+                state.unsettled.pop(rec_id, None)
+            elif "intent" in entry and rec_id not in state.done:
+                state.unsettled[rec_id] = str(entry["intent"])
+    return state
+
+
+def read_report(path: str, conn_id: str | None = None) -> set[int]:
+    """rec_ids already reported (either outcome) in the report at ``path``; empty when there is none."""
+    return read_report_state(path, conn_id).done
 
 
 def _ends_inside_a_line(path: Path) -> bool:
@@ -128,7 +152,9 @@ def _ends_inside_a_line(path: Path) -> bool:
 
 
 class ReportWriter:
-    """Appends one NDJSON line per reported item: ``{"rec_id", "outcome", "message", "time"}``.
+    """Appends one NDJSON line per reported item: ``{"rec_id", "outcome", "message", "time"}``, and before
+    its report call an intent line ``{"rec_id", "intent", "time"}``, so a resumed run knows which calls
+    were in flight when a process died (see :func:`read_report_state`).
 
     A local report gets each line flushed as it is written (a killed task loses none). A report on object
     storage, which cannot be appended to, is kept in a local file and uploaded whole every
@@ -168,18 +194,18 @@ class ReportWriter:
             self._stream.write("\n")
             self._stream.flush()
 
+    def intend(self, rec_id: int, outcome: str) -> None:
+        """Before the report call of ``rec_id``: flushed, so it survives a kill during the call."""
+        self._write({"rec_id": rec_id, "intent": outcome})
+
     def record(self, rec_id: int, outcome: str, message: str) -> None:
+        self._write({"rec_id": rec_id, "outcome": outcome, "message": message})
+
+    def _write(self, entry: dict[str, Any]) -> None:
         if self._stream is None:
             return
-        line = json.dumps(
-            {
-                "rec_id": rec_id,
-                "outcome": outcome,
-                "message": message,
-                "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-            },
-            ensure_ascii=False,
-        )
+        entry["time"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        line = json.dumps(entry, ensure_ascii=False)
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()

@@ -231,11 +231,12 @@ def collect(sim: WdtSimulator, shop: ShopStandin, ids_file: Path, pending_before
     return summary
 
 
-def _line_count(path: Path) -> int:
+def _outcome_count(path: Path) -> int:
+    """The report's outcome lines (each is preceded by an intent line written before the report call)."""
     if not path.is_file():
         return 0
     with path.open(encoding="utf-8") as lines:
-        return sum(1 for line in lines if line.strip())
+        return sum(1 for line in lines if '"outcome"' in line)
 
 
 def _shown(path: Path) -> str:
@@ -254,7 +255,7 @@ def format_summary(s: Summary) -> str:
         f"  quantities calculated:  in {s.batch_calc_calls} batchCalcStock calls (100 ids each)",
         f"  pushed to the shop:     {s.pushed}  ({s.accepted} accepted, {s.refused} refused by the stand-in)",
         f"  reported:               {s.reported_success} syncSuccess, {s.reported_fail} syncFail",
-        f"  report file:            {_shown(report)} ({_line_count(report)} lines)",
+        f"  report file:            {_shown(report)} ({_outcome_count(report)} outcomes)",
         f"  pending left:           {s.pending_left} of {s.pending_before}"
         + (f"  (the {s.pending_left_refused} refused ones, offered again later)" if s.pending_left else ""),
     ]

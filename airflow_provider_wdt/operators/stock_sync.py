@@ -82,27 +82,42 @@ class WdtStockSyncOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, int]:
         from airflow_provider_wdt.hooks.wdt import WdtHook
-        from airflow_provider_wdt.sync import StockSync, StockSyncError
-        from airflow_provider_wdt.sync_files import ReportWriter, iter_id_chunks, read_report
+        from airflow_provider_wdt.output import is_local
+        from airflow_provider_wdt.sync import StockSync, StockSyncError, settle
+        from airflow_provider_wdt.sync_files import (
+            ReportState,
+            ReportWriter,
+            iter_id_chunks,
+            read_report_state,
+        )
 
         source = _ids_source(self.rec_ids)
         storage = self.storage_conn_id or None
         report_path = self.report_path or None
-        already = read_report(report_path, storage) if report_path else set()
-        if already:
+        state = read_report_state(report_path, storage) if report_path else ReportState()
+        if state.done:
             self.log.info(
                 "WDT stock sync: %d items already reported in %s (an earlier attempt); skipping them.",
-                len(already),
+                len(state.done),
                 report_path,
             )
         hook = WdtHook(self.wdt_conn_id)
         report = ReportWriter(report_path, storage)
+        try:
+            # Object storage is uploaded every UPLOAD_EVERY s: a worker killed outright loses the rest.
+            lost = report_path is not None and not is_local(report_path)
+            settled = settle(hook, state, report, self.log, lines_may_be_lost=lost)
+        except BaseException:
+            report.close()
+            hook.close()
+            raise
         sync = StockSync(
             hook,
             self.push_callable,
             push_kwargs=self.push_kwargs,
             report=report,
-            already_reported=already,
+            already_reported=settled.already,
+            still_pending=settled.still_pending,
             shop_concurrency=self.shop_concurrency,
             force_sync=self.force_sync,
             log=self.log,

@@ -130,8 +130,8 @@ def test_the_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     # The run's own folder (its run_id) holds the ids file and the report.
     (run_dir,) = (tmp_path / "demo" / "output" / "stock_sync").iterdir()
     assert f"-> {run_dir / 'pending_ids.ndjson'}" in out
-    assert f"report file:            {run_dir / 'report.ndjson'} (300 lines)" in out
-    assert len((run_dir / "report.ndjson").read_text().splitlines()) == 300
+    assert f"report file:            {run_dir / 'report.ndjson'} (300 outcomes)" in out
+    assert sum('"outcome"' in line for line in (run_dir / "report.ndjson").read_text().splitlines()) == 300
     assert (
         "task states:            pull_pending_ids=success, sync_stock=success, wait_for_pending=success"
         in out
