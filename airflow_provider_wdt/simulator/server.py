@@ -8,10 +8,13 @@ to report connections and requests to.
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import socket
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +25,15 @@ from . import gateway
 from .platform_state import Platform
 
 IDLE_TIMEOUT = 120.0  # an abandoned keep-alive connection's thread ends after this
+#: The read-only view of the simulator's state (GET); outside /openapi, so never taken for the platform.
+STATE_PATH = "/_simulator/state"
+#: Query parameters a request log line must not show: the salt is half the appsecret, the sign is a MAC.
+_SECRET_PARAMS = re.compile(r"(?i)\b(salt|sign)=[^&\s\"]*")
+
+
+def redact_secrets(text: str) -> str:
+    """``salt=...`` and ``sign=...`` of a logged request line replaced by ``***``."""
+    return _SECRET_PARAMS.sub(r"\1=***", text)
 
 
 @dataclass
@@ -83,9 +95,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.network.verbose:
-            super().log_message(format, *args)
+            line = redact_secrets(format % args)
+            sys.stderr.write(f"{self.address_string()} - - [{self.log_date_time_string()}] {line}\n")
 
     def _serve(self) -> None:
+        if urlsplit(self.path).path == STATE_PATH:
+            self._serve_state()
+            return
         length_header = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding") or (length_header is None and self.command == "POST"):
             self._write(gateway.Reply(411, gateway.TEXT_TYPE, b"411 Length Required\n"), close=True)
@@ -119,6 +135,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._write(reply)
 
+    def _serve_state(self) -> None:
+        view = self.server.state_view  # type: ignore[attr-defined]
+        if self.command != "GET" or view is None:
+            self._write(gateway.Reply(405 if view else 404, gateway.TEXT_TYPE, b"GET only\n"))
+            return
+        body = json.dumps(view(), ensure_ascii=False, indent=1).encode()
+        self._write(gateway.Reply(200, gateway.JSON_TYPE, body))
+
     def _write(self, reply: gateway.Reply, close: bool = False) -> None:
         self.send_response(reply.http_status)
         self.send_header("Content-Type", reply.content_type)
@@ -140,9 +164,16 @@ class Server(ThreadingHTTPServer):
     allow_reuse_port = False  # two simulators must never share a port silently
 
     def __init__(
-        self, address: tuple[str, int], platform: Platform, network: NetworkModel, events: ServerEvents
+        self,
+        address: tuple[str, int],
+        platform: Platform,
+        network: NetworkModel,
+        events: ServerEvents,
+        state_view: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.platform = platform
+        #: What GET /_simulator/state answers (None: 404).
+        self.state_view = state_view
         self.network = network
         self.events = events
         self._lock = threading.Lock()

@@ -8,9 +8,9 @@ from airflow_provider_wdt.platform_facts import WDT_EPOCH
 
 from .faults import FaultPlan
 from .platform_state import Platform
-from .server import NetworkModel, Server
+from .server import STATE_PATH, NetworkModel, Server
 from .state import Seller
-from .stats import RequestRecord, RequestStats
+from .stats import RequestRecord, RequestStats, call_counts
 
 __all__ = ["DEFAULT_APPKEY", "DEFAULT_APPSECRET", "DEFAULT_SID", "RequestRecord", "WdtSimulator"]
 
@@ -192,11 +192,32 @@ class WdtSimulator:
     def reset_stats(self) -> None:
         self.stats.reset()
 
+    def state(self) -> dict[str, Any]:
+        """What ``GET /_simulator/state`` answers: per seller, per item how often it was reported and
+        whether it is pending, the requests, refusals and admitted calls per ``rate_window``."""
+        records = self.stats.records
+        sellers = {}
+        for sid, seller in self.sellers.items():
+            counts = call_counts(records, sid, self.rate_window)
+            items = {str(rec_id): item for rec_id, item in seller.report_counts().items()}
+            sellers[sid] = {**counts, "items": items}
+        return {
+            "rate_window": self.rate_window,
+            "calls_per_minute": self.calls_per_minute,
+            "max_concurrency": self.max_concurrency,
+            "sellers": sellers,
+        }
+
     # -- lifecycle ----------------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/openapi"
+
+    @property
+    def state_url(self) -> str:
+        """The read-only state view (JSON), outside the platform's path."""
+        return f"http://{self.host}:{self.port}{STATE_PATH}"
 
     @property
     def running(self) -> bool:
@@ -205,7 +226,7 @@ class WdtSimulator:
     def start(self) -> WdtSimulator:
         if self._server is not None:
             raise RuntimeError("simulator already started")
-        self._server = Server((self.host, self.port), self.platform, self.network, self.stats)
+        self._server = Server((self.host, self.port), self.platform, self.network, self.stats, self.state)
         self.port = self._server.server_address[1]
         self._server.start_serving()
         return self

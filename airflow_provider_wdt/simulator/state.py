@@ -196,6 +196,20 @@ class Seller:
         rec.pending = True
         bisect.insort(self._queue, (dsu, rec.rec_id))
 
+    def report_counts(self) -> dict[int, dict[str, Any]]:
+        """Per rec_id: times reported (syncSuccess current or stale, syncFail) and whether it is pending."""
+        with self._lock:
+            return {
+                rec.rec_id: {
+                    "reported": rec.sync_success_count + rec.stale_success_count + rec.sync_fail_count,
+                    "sync_success": rec.sync_success_count,
+                    "stale_success": rec.stale_success_count,
+                    "sync_fail": rec.sync_fail_count,
+                    "pending": rec.pending,
+                }
+                for rec in self._records.values()
+            }
+
     def pending_ids(self) -> list[int]:
         """All pending ids in serving order, including ones deferred into the future by syncFail."""
         with self._lock:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from .gateway import Reply
 
@@ -20,6 +22,8 @@ class RequestRecord:
     connection_id: int
     #: The request's query parameters as sent (tests assert on paging and the like).
     query: dict[str, str] = field(default_factory=dict)
+    #: When it was answered (time.monotonic()).
+    time: float = field(default=0.0, compare=False)
 
 
 class RequestStats:
@@ -42,7 +46,9 @@ class RequestStats:
     def request_handled(
         self, method: str | None, sid: str | None, reply: Reply, connection_id: int, query: dict[str, str]
     ) -> None:
-        record = RequestRecord(method, sid, reply.status, reply.http_status, connection_id, query)
+        record = RequestRecord(
+            method, sid, reply.status, reply.http_status, connection_id, query, time.monotonic()
+        )
         with self._lock:
             self._log.append(record)
 
@@ -67,3 +73,29 @@ class RequestStats:
         with self._lock:
             self._log.clear()
             self._connections = 0
+
+
+#: The qjb status of a rate-limit refusal.
+REFUSED = 100
+
+
+def call_counts(records: list[RequestRecord], sid: str, window: float) -> dict[str, Any]:
+    """One seller's calls as the platform counted them: refusals, admitted calls per consecutive window
+    from the first, and the most admitted in any sliding window (the figure a limit is about)."""
+    mine = [r for r in records if r.sid == sid]
+    admitted = sorted(r.time for r in mine if r.status is not None and r.status != REFUSED)
+    per_window: list[int] = []
+    busiest, j = 0, 0
+    for i, t in enumerate(admitted):
+        index = int((t - admitted[0]) // window)
+        per_window.extend([0] * (index + 1 - len(per_window)))
+        per_window[index] += 1
+        while admitted[j] <= t - window:
+            j += 1
+        busiest = max(busiest, i - j + 1)
+    return {
+        "requests": len(mine),
+        "refusals": sum(1 for r in mine if r.status == REFUSED),
+        "calls_per_window": per_window,
+        "most_calls_in_any_window": busiest,
+    }
