@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # what the type checker sees: the newest line's homes
         ObjectStoragePath,
         PokeReturnValue,
     )
+    from airflow.sdk import Variable as Variable
     from airflow.sdk import task as task
     from airflow.sdk.configuration import conf
     from airflow.sdk.definitions.context import Context
@@ -71,6 +72,8 @@ _LAZY: dict[str, tuple[str, ...]] = {
     # The triggerer's classes did not move to the task SDK.
     "BaseTrigger": ("airflow.triggers.base",),
     "TriggerEvent": ("airflow.triggers.base",),
+    # Only the hand-over of calls between hosts needs it.
+    "Variable": ("airflow.sdk", "airflow.models"),
 }
 
 
@@ -117,6 +120,7 @@ __all__ = [
     "PokeReturnValue",
     "TaskDeferred",
     "TriggerEvent",
+    "Variable",
     "asset",
     "conf",
     "mask_secret",

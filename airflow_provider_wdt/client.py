@@ -59,9 +59,11 @@ class ClientSettings:
     retry_wait: float = default("retry_wait")
     rate_limit_wait: float = default("rate_limit_wait")
     calls_per_minute: int | None = default("calls_per_minute")
+    rate_window: float = default("rate_window")
     max_concurrency: int = default("max_concurrency")
     multi_seller: bool = default("multi_seller")
     ledger_dir: str | None = default("ledger_dir")
+    share_across_hosts: bool = default("share_across_hosts")  # the hook's (hand-over via a Variable)
 
 
 class _RedactQueryFilter(logging.Filter):
@@ -134,7 +136,10 @@ class WdtClient:
         self._lock = threading.Lock()  # the session's creation and request_count
         #: Waits before a call when ``calls_per_minute`` or ``max_concurrency`` say so.
         self.limiter = CallLimiter(
-            self.settings.calls_per_minute, self.settings.max_concurrency, logger=self.log
+            self.settings.calls_per_minute,
+            self.settings.max_concurrency,
+            window=self.settings.rate_window,
+            logger=self.log,
         )
         #: The same limits across every process of this host calling for this seller (files, no I/O yet).
         self.ledger = CallLedger(
@@ -142,8 +147,11 @@ class WdtClient:
             ledger_key(endpoint, credentials.sid),
             self.settings.calls_per_minute,
             self.settings.max_concurrency,
+            window=self.settings.rate_window,
             logger=self.log,
         )
+        #: Called after every HTTP request (the hook hands calls over to other hosts from here).
+        self.after_call: Callable[[], None] | None = None
 
     @property
     def rate_window(self) -> float:
@@ -248,6 +256,8 @@ class WdtClient:
                 )
             except requests.exceptions.RequestException as exc:
                 failure = self._transport_error(method, exc)
+        if self.after_call is not None:
+            self.after_call()
         if failure is not None:
             # Raised outside the except block: requests' exception (whose text holds the full URL with
             # the salt and sign) must not stay reachable as __context__, suppressed or not.

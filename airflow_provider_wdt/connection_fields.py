@@ -194,6 +194,16 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         minimum=1,
     ),
     ExtraField(
+        "rate_window",
+        "Limit window, seconds",
+        "number",
+        "The window calls_per_minute counts in; keep 60 for WDT, shorten only to match a simulator's "
+        "--rate-window in tests",
+        default=60.0,
+        minimum=0,
+        exclusive=True,
+    ),
+    ExtraField(
         "max_concurrency",
         "Max calls in flight",
         "integer",
@@ -209,6 +219,15 @@ EXTRA_FIELDS: tuple[ExtraField, ...] = (
         "max_concurrency hold across all of them (pull, sync, sensors, retries); empty means "
         "airflow-provider-wdt-ledger in the system temp directory",
         placeholder="/tmp/airflow-provider-wdt-ledger",
+    ),
+    ExtraField(
+        "share_across_hosts",
+        "Hand calls over between hosts (Airflow Variable)",
+        "boolean",
+        "Workers on several hosts: each task stores this seller's calls of the last minute in an Airflow "
+        "Variable (wdt_calls_...) every 5 s and at its end, and the next task, on any host, counts them "
+        "before its first call; for tasks that run one after the other",
+        default=False,
     ),
     ExtraField(
         "multi_seller",

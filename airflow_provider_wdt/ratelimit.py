@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-#: Length of the calls-per-minute window, seconds.
-WINDOW = 60.0
+from airflow_provider_wdt.connection_fields import default
+
+#: Length of the calls-per-minute window, seconds (the rate_window extra's default).
+WINDOW: float = default("rate_window")
 #: The shortest gap between two "waiting for the limit" log lines, seconds.
 LOG_EVERY = 60.0
 

@@ -76,6 +76,7 @@ class WdtHook(BaseHook):
     ) -> None:
         super().__init__(**kwargs)
         self.wdt_conn_id = wdt_conn_id
+        self._handover: Any = None  # a CallHandover once the client exists, with share_across_hosts
         self._overrides = {
             "timeout": timeout,
             "max_retries": max_retries,
@@ -103,14 +104,26 @@ class WdtHook(BaseHook):
         mask_secret(credentials.salt)
         endpoint = normalize_endpoint(conn.host, conn.port or None)
         settings = ClientSettings(**fields.parse_extras(self.wdt_conn_id, extra, self._overrides))
-        return WdtClient(credentials, endpoint, settings, logger=self.log)
+        client = WdtClient(credentials, endpoint, settings, logger=self.log)
+        if settings.share_across_hosts:
+            from airflow_provider_wdt.handover import CallHandover
+
+            self._handover = CallHandover(client.ledger, logger=self.log)
+            self._handover.receive()  # before the first call: the calls other hosts made
+            client.after_call = self._handover.maybe_send
+        return client
 
     def get_conn(self) -> WdtClient:
         return self.client
 
     def close(self) -> None:
+        """Close the session; with ``share_across_hosts``, hand this task's calls over first."""
         if "client" in self.__dict__:
-            self.client.close()
+            try:
+                if self._handover is not None:
+                    self._handover.send(final=True)
+            finally:
+                self.client.close()
 
     # -- generic calls ---------------------------------------------------------------------------------
     def call(self, method: str, *args: Any) -> Any:

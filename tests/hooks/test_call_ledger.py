@@ -3,6 +3,7 @@ enforcing the same per-window limit and calls in flight as the clients."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_wdt.errors import WdtConfigError
+from airflow_provider_wdt.handover import CallHandover, gap_calls
 from airflow_provider_wdt.ledger import CallLedger, ledger_key
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.hooks import ledger_worker
@@ -103,3 +105,35 @@ def test_an_unusable_directory_names_the_extra(tmp_path: Path) -> None:
     ledger = CallLedger(str(blocker / "ledger"), "k", 5)
     with pytest.raises(WdtConfigError, match="ledger_dir"), ledger.slot():
         pass
+
+
+def test_the_gap_after_a_last_hand_over_counts_as_used_at_the_full_rate() -> None:
+    assert gap_calls(100.0, 110.0, 60, 60.0) == [101.0 + i for i in range(10)]
+    assert len(gap_calls(0.0, 1000.0, 60, 60.0)) == 60  # more than a window: one full window
+    assert gap_calls(110.0, 110.0, 60, 60.0) == []
+
+
+def test_a_hand_over_from_another_host_is_counted_here(tmp_path: Path) -> None:
+    store: dict[str, str] = {}
+    log = logging.getLogger("test.wdt.handover")
+    clock = [1000.0]
+
+    def handover(directory: str) -> CallHandover:
+        ledger = CallLedger(str(tmp_path / directory), "seller", 10, window=60.0, clock=lambda: clock[0])
+        return CallHandover(
+            ledger, logger=log, store_get=store.get, store_set=store.__setitem__, clock=lambda: clock[0]
+        )
+
+    first = handover("host-a")
+    for _ in range(4):
+        with first.ledger.slot():
+            pass
+    first.send(final=False)  # then the task dies: 5 s of unknown use follow
+    clock[0] += 5.0
+    second = handover("host-b")
+    assert second.receive() == 4 + 1  # its 4 calls, and 10 a minute over 5 s
+    assert len(second.ledger.recent_calls()) == 5
+    third = handover("host-a")  # the first host's own ledger already holds its calls
+    assert third.receive() == 0
+    first.send(final=True)
+    assert handover("host-c").receive() == 4
