@@ -8,7 +8,11 @@
    1 and 8 (20,000 items at 4/8; the slow combinations on fewer items, enough for a steady rate);
 3. ``calls_per_minute`` set below what the link allows, with the simulator enforcing the same limit: the
    call rate reached over whole windows, the most calls in any window, and refusals;
-4. the sync's peak RSS growth at two sizes of N (target: flat).
+4. the sync's peak RSS growth at two sizes of N (target: flat);
+5. the rate budget (issue 20): a first sync of N items preceded by its pull, each in its own process
+   sharing the seller's call ledger, at a ``calls_per_minute`` the simulator enforces too; the sync is
+   ``kill -9``'d halfway and resumed. Calls per window against the limit, refusals, items reported
+   twice or never, from the simulator's own state (``GET /_simulator/state``).
 
 ``--smoke`` (``make bench-smoke``, CI) runs every part at a tiny size (the window shortened to 2 s).
 Exit status 1 only when something is broken (a refusal, a wrong count, a crash), or with ``--strict``
@@ -17,12 +21,14 @@ when a target is missed.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +58,9 @@ class SyncPlan:
     rate_window: float  # seconds
     rate_windows: int  # whole windows measured
     memory_ids: tuple[int, int]
+    budget_items: int
+    budget_limit: int  # calls per budget_window
+    budget_window: float
     timeout: float
 
 
@@ -65,7 +74,10 @@ FULL = SyncPlan(
     rate_window=60.0,
     rate_windows=2,
     memory_ids=(2_000, 20_000),
-    timeout=600.0,
+    budget_items=20_000,
+    budget_limit=4_800,
+    budget_window=60.0,
+    timeout=900.0,
 )
 SMOKE = SyncPlan(
     name="smoke",
@@ -77,6 +89,9 @@ SMOKE = SyncPlan(
     rate_window=2.0,
     rate_windows=2,
     memory_ids=(200, 1_000),
+    budget_items=300,
+    budget_limit=60,
+    budget_window=2.0,
     timeout=180.0,
 )
 
@@ -114,7 +129,7 @@ def _runner_plan(plan: SyncPlan) -> Plan:
     return Plan(**{**PULL_SMOKE.__dict__, "name": plan.name, "timeout": plan.timeout})
 
 
-SECTIONS = ("pull", "sync", "rate", "memory")
+SECTIONS = ("pull", "sync", "rate", "memory", "budget")
 
 
 def run(plan: SyncPlan, strict: bool, sections: set[str]) -> int:
@@ -148,6 +163,8 @@ def run(plan: SyncPlan, strict: bool, sections: set[str]) -> int:
             _rate(plan, sync, latency, verdicts)
         if "memory" in sections:
             _memory(plan, sync, verdicts)
+        if "budget" in sections:
+            _budget(plan, runner, shop.url, latency, tmp, verdicts)
     heading("targets")
     print("\n".join(verdicts.lines))
     print(f"\n  {plan.name} run took {time.perf_counter() - started:.0f} s", flush=True)
@@ -255,6 +272,89 @@ def _memory(plan: SyncPlan, sync: Any, verdicts: Verdicts) -> None:
         spread <= MAX_MEMORY_SPREAD_MB,
         f"{growth[0]:.1f} -> {growth[1]:.1f} MB",
     )
+
+
+def _outcomes(report: Path) -> int:
+    if not report.exists():
+        return 0
+    with report.open(encoding="utf-8", errors="replace") as lines:
+        return sum('"outcome"' in line for line in lines)
+
+
+def _budget(
+    plan: SyncPlan, runner: Runner, shop_url: str, latency: tuple[str, ...], tmp: Path, verdicts: Verdicts
+) -> None:
+    items, limit, window = plan.budget_items, plan.budget_limit, plan.budget_window
+    heading(
+        f"5. Rate budget: pull then first sync of {items:,} items, calls_per_minute={limit} per {window:g} s "
+        f"(simulator too), max_concurrency 4, shop_concurrency 8, one kill -9 halfway and a resume"
+    )
+    limits = ("--calls-per-minute", str(limit), "--rate-window", str(window))
+    sim = runner.simulator(items, *latency, *limits)
+    try:
+        url = sim.url(plan.timeout)
+        common: dict[str, Any] = {
+            "module": MODULE,
+            "url": url,
+            "shop_url": shop_url,
+            "ids": items,
+            "max_concurrency": 4,
+            "calls_per_minute": limit,
+            "rate_window": window,
+            "ledger_dir": str(tmp / "ledger"),
+        }
+        started = time.perf_counter()
+        pulled = runner.run("pull", **common)
+        report = tmp / "budget-report.ndjson"
+        sync_params = {**common, "path": pulled["path"], "report": str(report), "shop_concurrency": 8}
+        victim = runner.start("sync_file", **sync_params)
+        deadline = time.perf_counter() + plan.timeout
+        while _outcomes(report) < items // 2:
+            if victim.process.poll() is not None or time.perf_counter() > deadline:
+                raise BenchBroken(f"the sync to kill ended or stalled before reporting {items // 2} items")
+            time.sleep(0.05)
+        victim.process.kill()  # SIGKILL: nothing runs after it, as with kill -9
+        victim.process.wait()
+        killed_at = _outcomes(report)
+        resumed = runner.run("sync_file", **sync_params)
+        wall = time.perf_counter() - started
+        state = _state(url)
+    finally:
+        sim.stop()
+    seller = next(iter(state["sellers"].values()))
+    reported = [item["reported"] for item in seller["items"].values()]
+    twice, never = sum(n > 1 for n in reported), sum(n == 0 for n in reported)
+    per_window = seller["calls_per_window"]
+    full = per_window[:-1]  # the last window is cut short by the end of the run
+    mean = sum(full) / len(full) / limit if full else 0.0
+    # The median full window: the rate while a sync runs, apart from the windows holding the starts of
+    # the three processes (a few seconds each, most of a shortened smoke window).
+    reached = sorted(full)[len(full) // 2] / limit if full else 0.0
+    print(
+        f"  {seller['requests']:,} requests in {wall:.1f} s (pull {pulled['wall']:.1f} s); killed after "
+        f"{killed_at:,} outcomes; the resume: {resumed['summary']}"
+    )
+    print(f"  admitted calls per {window:g} s window: {per_window}")
+    print(
+        f"  full windows: median {reached:.1%} of the limit, mean {mean:.1%}; the busiest held "
+        f"{seller['most_calls_in_any_window']} (limit {limit}); refusals: {seller['refusals']}"
+    )
+    print(f"  items reported twice: {twice}; never reported: {never} (of {len(reported):,})")
+    verdicts.add("budget: 0 refusals", seller["refusals"] == 0, str(seller["refusals"]))
+    verdicts.add("budget: 0 reported twice, 0 lost after kill -9", twice == never == 0, f"{twice}/{never}")
+    verdicts.add(
+        f"budget: median full window at >= {MIN_RATE_SHARE:.0%} of the limit",
+        reached >= MIN_RATE_SHARE,
+        f"{reached:.1%}",
+    )
+    if seller["refusals"] or twice or never:
+        raise BenchBroken("the rate budget or exactly-once reporting did not hold (see above)")
+
+
+def _state(url: str) -> dict[str, Any]:
+    state_url = url.rsplit("/openapi", 1)[0] + "/_simulator/state"
+    with urllib.request.urlopen(state_url, timeout=60) as answer:
+        return dict(json.loads(answer.read()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -122,9 +122,25 @@ def worker_sync_memory(p: dict[str, Any]) -> dict[str, Any]:
     return {"rss_before_kb": before, "peak_kb": peak, "peak_reset": reset}
 
 
+def worker_pull(p: dict[str, Any]) -> dict[str, Any]:
+    """The pull alone, to a file (its calls count in the seller's budget like the sync's)."""
+    started = time.monotonic()
+    path = _pull_to_file(p["tmp"], p["ids"])
+    return {"path": path, "wall": time.monotonic() - started}
+
+
+def worker_sync_file(p: dict[str, Any]) -> dict[str, Any]:
+    """A sync of the ids file ``path`` with the report ``report`` (a resume when it exists)."""
+    started = time.monotonic()
+    summary = _sync(p["path"], p["shop_concurrency"], p["report"])
+    return {"summary": summary, "wall": time.monotonic() - started}
+
+
 WORKERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "sync": worker_sync,
     "sync_memory": worker_sync_memory,
+    "pull": worker_pull,
+    "sync_file": worker_sync_file,
 }
 
 
@@ -134,6 +150,8 @@ def worker_main(kind: str, params_json: str, result_path: str) -> int:
         params["url"],
         max_concurrency=params.get("max_concurrency"),
         calls_per_minute=params.get("calls_per_minute"),
+        rate_window=params.get("rate_window"),
+        ledger_dir=params.get("ledger_dir"),
     )
     os.environ["WDT_EXAMPLE_SHOP_URL"] = params["shop_url"]
     result = WORKERS[kind](params)
