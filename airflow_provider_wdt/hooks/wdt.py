@@ -20,7 +20,7 @@ from airflow_provider_wdt.paging import (
 )
 from airflow_provider_wdt.platform_facts import MAX_COUNT
 from airflow_provider_wdt.protocol import Credentials, Paging, normalize_endpoint, paged_total
-from airflow_provider_wdt.stock_sync import (
+from airflow_provider_wdt.sync.shapes import (
     BATCH_CALC_STOCK,
     CALC_STOCK,
     CANCEL_SYNC,
@@ -214,7 +214,7 @@ class WdtHook(BaseHook):
         """Report that the shop accepted the quantity (syncSuccess).
 
         :param rec_id: the item pushed.
-        :param info: the calc result's fields echoed back, built with ``stock_sync.sync_info``.
+        :param info: the calc result's fields echoed back, built with ``sync.shapes.sync_info``.
         """
         self.call(SYNC_SUCCESS, int(rec_id), dict(info))
 
@@ -222,7 +222,7 @@ class WdtHook(BaseHook):
         """Report that pushing to the shop failed (syncFail); the item stays pending.
 
         :param rec_id: the item that failed.
-        :param info: the calc result's fields echoed back with the reason, from ``stock_sync.sync_info``.
+        :param info: the calc result's fields echoed back with the reason, from ``sync.shapes.sync_info``.
         """
         self.call(SYNC_FAIL, int(rec_id), dict(info))
 

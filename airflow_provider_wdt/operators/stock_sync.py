@@ -1,4 +1,4 @@
-"""WdtStockSyncOperator: the loop after the pull, as an operator (the loop itself is in ``..sync``).
+"""WdtStockSyncOperator: the loop after the pull, as an operator (the loop itself is in ``..sync.loop``).
 
 Importing this module is cheap at DAG-parse time: the hook, requests and the loop are imported in
 ``execute``.
@@ -83,13 +83,13 @@ class WdtStockSyncOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, int]:
         from airflow_provider_wdt.hooks.wdt import WdtHook
         from airflow_provider_wdt.output import is_local
-        from airflow_provider_wdt.sync import StockSync, StockSyncError, settle
-        from airflow_provider_wdt.sync_files import (
+        from airflow_provider_wdt.sync.files import (
             ReportState,
             ReportWriter,
             iter_id_chunks,
             read_report_state,
         )
+        from airflow_provider_wdt.sync.loop import StockSync, StockSyncError, settle
 
         source = _ids_source(self.rec_ids)
         storage = self.storage_conn_id or None

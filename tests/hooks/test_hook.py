@@ -11,7 +11,7 @@ from airflow_provider_wdt import errors
 from airflow_provider_wdt.hooks.wdt import WdtHook
 from airflow_provider_wdt.paging import PullStats
 from airflow_provider_wdt.simulator import WdtSimulator
-from airflow_provider_wdt.stock_sync import sync_info
+from airflow_provider_wdt.sync.shapes import sync_info
 from tests.conftest import set_connection
 from tests.helpers import LogText, fast_connection, free_port
 

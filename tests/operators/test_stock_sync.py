@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_wdt import sync_files
 from airflow_provider_wdt.errors import WdtConfigError
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator, WdtStockSyncOperator
 from airflow_provider_wdt.sync import StockSyncError
+from airflow_provider_wdt.sync import files as sync_files
 from tests.helpers import RecordingTI, expected_sync_summary
 
 from .helpers import run
@@ -271,7 +271,7 @@ def test_force_sync_calculates_disabled_goods(make_sim, ti) -> None:
 def test_progress_is_logged_on_long_runs(make_sim, caplog: pytest.LogCaptureFixture) -> None:
     from airflow_provider_wdt.hooks.wdt import WdtHook
     from airflow_provider_wdt.sync import StockSync
-    from airflow_provider_wdt.sync_files import iter_id_chunks
+    from airflow_provider_wdt.sync.files import iter_id_chunks
 
     sim = make_sim(pending=50)
     log = logging.getLogger("test.wdt.sync")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_wdt.simulator import WdtSimulator
-from airflow_provider_wdt.sync_files import read_report_state
+from airflow_provider_wdt.sync.files import read_report_state
 from tests.conftest import REPO_ROOT
 from tests.helpers import fast_connection
 
@@ -77,7 +77,7 @@ def test_settle_asks_the_pending_list_about_each_unsettled_item(landed: bool, tm
     """An intent without outcome: recorded as reported when the platform no longer lists the item, left to
     report again when it does."""
     from airflow_provider_wdt.sync import settle
-    from airflow_provider_wdt.sync_files import ReportWriter
+    from airflow_provider_wdt.sync.files import ReportWriter
 
     class Hook:
         def iter_pending_sync_ids(self) -> list[int]:

@@ -125,7 +125,7 @@ def _remove_memory(root: str) -> None:
 def run_workflow(conn_id: str, count: int) -> Outcome:
     """The integrators' loop: page through the list, batchCalcStock each page, syncSuccess each id."""
     from airflow_provider_wdt.hooks.wdt import WdtHook
-    from airflow_provider_wdt.stock_sync import sync_info
+    from airflow_provider_wdt.sync.shapes import sync_info
 
     outcome = Outcome(ids=[])
     hook = WdtHook(conn_id)

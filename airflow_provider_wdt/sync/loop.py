@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from airflow_provider_wdt.errors import WdtError
-from airflow_provider_wdt.stock_sync import BatchCalcResult, sync_info
-from airflow_provider_wdt.sync_files import OUTCOME_FAIL, OUTCOME_SUCCESS, ReportState, ReportWriter
+from airflow_provider_wdt.sync.files import OUTCOME_FAIL, OUTCOME_SUCCESS, ReportState, ReportWriter
+from airflow_provider_wdt.sync.shapes import BatchCalcResult, sync_info
 
 #: ``push_callable(calc, **push_kwargs) -> (accepted, message)``.
 PushCallable = Callable[..., tuple[bool, str]]
