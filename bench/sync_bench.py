@@ -340,6 +340,8 @@ def _budget(
         f"{seller['most_calls_in_any_window']} (limit {limit}); refusals: {seller['refusals']}"
     )
     print(f"  items reported twice: {twice}; never reported: {never} (of {len(reported):,})")
+    if window < 10:
+        print(f"  (a {window:g} s window is shorter than a process start: the rate figure is for 60 s)")
     verdicts.add("budget: 0 refusals", seller["refusals"] == 0, str(seller["refusals"]))
     verdicts.add("budget: 0 reported twice, 0 lost after kill -9", twice == never == 0, f"{twice}/{never}")
     verdicts.add(
