@@ -17,6 +17,7 @@ A call counts from its admission until ``window`` seconds after its answer, like
 
 from __future__ import annotations
 
+import bisect
 import errno
 import fcntl
 import hashlib
@@ -120,17 +121,26 @@ class CallLedger:
             return
         try:
             Path(self.directory).mkdir(parents=True, exist_ok=True)
-            self._lock_fd = os.open(self._path("lock"), os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise WdtConfigError(
-                f"Cannot use the call ledger directory {self.directory!r} (the connection's ledger_dir "
-                f"extra): {exc.strerror or exc}."
-            ) from None
+            raise self._unusable(exc) from None
+        self._lock_fd = self._open_file("lock")
+
+    def _open_file(self, suffix: str, flags: int = 0) -> int:
+        try:
+            return os.open(self._path(suffix), os.O_RDWR | os.O_CREAT | flags, 0o600)
+        except OSError as exc:
+            raise self._unusable(exc) from None
+
+    def _unusable(self, exc: OSError) -> WdtConfigError:
+        return WdtConfigError(
+            f"Cannot use the call ledger directory {self.directory!r} (the connection's ledger_dir extra): "
+            f"{exc.strerror or exc}."
+        )
 
     def _slot_fd(self, slot: int) -> int:
         fd = self._slot_fds.get(slot)
         if fd is None:
-            fd = self._slot_fds[slot] = os.open(self._path(f"slot{slot}"), os.O_RDWR | os.O_CREAT, 0o600)
+            fd = self._slot_fds[slot] = self._open_file(f"slot{slot}")
         return fd
 
     def close(self) -> None:
@@ -167,7 +177,7 @@ class CallLedger:
         if inode != self._inode or self._log_fd is None:
             if self._log_fd is not None:
                 os.close(self._log_fd)
-            self._log_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            self._log_fd = self._open_file("log", os.O_APPEND)
             self._inode = os.fstat(self._log_fd).st_ino
             self._offset = 0
             self._in_flight.clear()
@@ -199,8 +209,7 @@ class CallLedger:
         if not self._ends or end >= self._ends[-1]:
             self._ends.append(end)
         else:  # a hand-over from another host, or a clock step: keep the order
-            ordered = sorted([*self._ends, end])
-            self._ends = deque(ordered)
+            self._ends.insert(bisect.bisect_right(self._ends, end), end)
 
     def _append(self, text: str) -> None:
         assert self._log_fd is not None
