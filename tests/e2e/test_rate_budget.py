@@ -1,7 +1,9 @@
 """The rate budget and exactly-once reporting under the real scheduler (Airflow 3: api-server,
 scheduler, dag-processor, LocalExecutor): a pull then a sync at the simulator's own limit, the sync's
 task process ``kill -9``'d twice and retried by Airflow. The limit's window is shortened to 10 s on both
-sides (``rate_window``), so the killed attempts' calls are still in it when the retries start."""
+sides (``rate_window``), so the killed attempts' calls are still in it when the retries start. The
+connection also hands its calls over through a Variable (``share_across_hosts``), written from the
+tasks' threads through the real execution API."""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ def budget_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             max_concurrency=2,
             max_retries=0,  # a refusal fails the task: none may hide behind a retry
             ledger_dir=str(home / "ledger"),
+            share_across_hosts=True,  # the hand-over goes through the real execution API too
         )
         api_port = free_port()
         settings, commands = _components(install, api_port)
@@ -120,3 +123,8 @@ def test_pull_then_sync_killed_twice_reports_every_item_once_without_refusal(bud
     reported = {rec_id: state["items"][str(rec_id)]["sync_success"] for rec_id in ids}
     assert [rec_id for rec_id, n in reported.items() if n != 1] == []  # each exactly once: 0 lost, 0 twice
     assert sim.pending_ids() == []
+    # The last task's hand-over, written from its threads through the supervisor, as its final one.
+    rows = stack.deployment.query("SELECT key FROM variable WHERE key LIKE 'wdt_calls_%'")
+    assert len(rows) == 1, rows
+    handover = json.loads(stack.deployment.cli("variables", "get", rows[0][0]).stdout)
+    assert handover["final"] is True and len(handover["calls"]) > 0
