@@ -33,21 +33,30 @@ else:  # Airflow 2.11
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath, task
-    from airflow.triggers.base import BaseTrigger, TriggerEvent
+    from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
+
+#: Why event-driven scheduling is missing, for the ImportError that Airflow 2.11 users see.
+EVENT_SCHEDULING_NEEDS = (
+    "needs Airflow 3.0 or later (BaseEventTrigger, AssetWatcher: event-driven scheduling); this is "
+    f"Airflow {AIRFLOW_VERSION}. On Airflow 2.11 wait with WdtPendingSyncSensor instead."
+)
 
 
 def __getattr__(name: str) -> Any:
-    """``task``, ``BaseTrigger`` and ``TriggerEvent`` on first use: importing an operator at DAG-parse time
-    must not pay for the @task machinery (the standard provider's PythonOperator) or the triggerer's base."""
+    """``task``, ``BaseTrigger``, ``BaseEventTrigger`` and ``TriggerEvent`` on first use: importing an
+    operator at DAG-parse time must not pay for the @task machinery (the standard provider's
+    PythonOperator) or the triggerer's base."""
     if name == "task":
         if TYPE_CHECKING or AIRFLOW_V_3:
             from airflow.sdk import task as value
         else:
             from airflow.decorators import task as value
-    elif name in ("BaseTrigger", "TriggerEvent"):
+    elif name in ("BaseTrigger", "TriggerEvent", "BaseEventTrigger"):
         # Same module on both versions (the triggerer's classes did not move to the task SDK).
         from airflow.triggers import base
 
+        if not hasattr(base, name):  # BaseEventTrigger: Airflow 2.11 has none
+            raise ImportError(f"WdtPendingSyncEventTrigger {EVENT_SCHEDULING_NEEDS}")
         value = getattr(base, name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -84,12 +93,23 @@ def asset(uri: str) -> Any:
     return Dataset(uri)
 
 
+def watched_asset(uri: str, watcher_name: str, trigger: Any) -> Any:
+    """An Asset whose AssetWatcher runs ``trigger`` in the triggerer (Airflow 3.0+)."""
+    try:
+        from airflow.sdk import Asset, AssetWatcher
+    except ImportError as exc:  # Airflow 2.11
+        raise ImportError(f"pending_sync_asset {EVENT_SCHEDULING_NEEDS}") from exc
+    return Asset(uri, watchers=[AssetWatcher(name=watcher_name, trigger=trigger)])
+
+
 __all__ = [
     "AIRFLOW_V_3",
     "DAG",
+    "EVENT_SCHEDULING_NEEDS",
     "AirflowException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "BaseEventTrigger",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
@@ -103,4 +123,5 @@ __all__ = [
     "mask_secret",
     "object_storage_path",
     "task",
+    "watched_asset",
 ]
