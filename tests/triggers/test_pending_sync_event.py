@@ -35,6 +35,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 POLL = 0.05  # seconds between polls in these tests
+RETRY_DELAY = 30
+
+
+def offer_again(sim: WdtSimulator) -> None:
+    """Move the simulator's clock past RETRY_DELAY: every item syncFail'ed so far is listed again at once
+    (waiting instead would bring them back second by second, maybe over two polls: two changes)."""
+    sim.clock_offset += RETRY_DELAY + 1
 
 
 class MemoryStateStore:
@@ -127,8 +134,9 @@ def start() -> Iterator[Callable[..., RunningTrigger]]:
 
 @pytest.fixture
 def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[WdtSimulator]:
-    """An empty simulator that offers syncFail'ed items again after 1 s; ``wdt_default`` points at it."""
-    with WdtSimulator(seed=5, retry_delay=1) as sim:
+    """An empty simulator that offers syncFail'ed items again after RETRY_DELAY; ``wdt_default`` points at
+    it. Tests move its clock past the delay rather than wait (``offer_again``)."""
+    with WdtSimulator(seed=5, retry_delay=RETRY_DELAY) as sim:
         set_connection(monkeypatch, "wdt_default", fast_connection(sim))
         yield sim
 
@@ -228,7 +236,10 @@ def test_synced_items_stay_quiet_offered_again_and_stock_changes_fire_once(
     run = start()
     run.wait_for(lambda: len(run.events) == 1)
     failed = set(ids[:4])
-    sync_all(sim, fail=failed)  # 8 synced; 4 syncFail: offered again 1 s later, past the watermark
+    sync_all(sim, fail=failed)  # 8 synced; 4 syncFail: deferred, offered again later past the watermark
+    settle()
+    assert len(run.events) == 1  # deferred items are not listed
+    offer_again(sim)
     run.wait_for(lambda: len(run.events) == 2, timeout=5)
     assert run.events[1]["count"] == 4
     assert set(run.events[1]["first_ids"]) == failed
