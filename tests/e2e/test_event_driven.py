@@ -104,11 +104,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStack]:
             for name in ("scheduler", "dag-processor", "triggerer"):
                 deployment.start(name, name, *(["--skip-serve-logs"] if name != "dag-processor" else []))
             stack = EventStack(deployment, sim, shop)
-            wait_until(
-                "the watcher's trigger to poll the simulator",
-                lambda: stack.check_components() or stack.polls() >= 2,
-                timeout=180,
-            )
+
+            def polling() -> bool:
+                stack.check_components()
+                return stack.polls() >= 2
+
+            wait_until("the watcher's trigger to poll the simulator", polling, timeout=180)
             yield stack
         finally:
             deployment.stop()
