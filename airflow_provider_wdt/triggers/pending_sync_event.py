@@ -34,16 +34,14 @@ CLASSPATH = "airflow_provider_wdt.triggers.wdt.WdtPendingSyncEventTrigger"
 STATE_KEY = "wdt_pending_sync"
 
 
-def _positive(name: str, value: object, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
+def _seconds(name: str, value: Any, *, none_means: str = "") -> float:
+    """A number of seconds above 0 (strings of digits too, as rendered templates give)."""
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
     except (TypeError, ValueError):
         number = 0.0
     if not number > 0:
-        empty = " or None" if allow_none else ""
-        raise WdtConfigError(f"{name} must be a number of seconds above 0{empty}, got {value!r}.")
+        raise WdtConfigError(f"{name} must be a number of seconds above 0{none_means}, got {value!r}.")
     return number
 
 
@@ -71,13 +69,17 @@ class WdtPendingSyncEventTrigger(BaseEventTrigger):
     ) -> None:
         super().__init__()
         self.wdt_conn_id = wdt_conn_id
-        self.poll_interval = float(_positive("poll_interval", poll_interval) or 0)
+        self.poll_interval = _seconds("poll_interval", poll_interval)
         self.probe_count = validate_count(probe_count)
-        self.refire_after = _positive("refire_after", refire_after, allow_none=True)
+        self.refire_after = (
+            None if refire_after is None else _seconds("refire_after", refire_after, none_means=" or None")
+        )
         # Where the watermark lives without a state store (before Airflow 3.3); see the module docstring.
         self._memory: dict[str, Any] = {}
         self._store_broken = False
         self._last_error: str | None = None
+        # When refire_after last looked at the whole list: at most one such walk per refire_after.
+        self._refire_checked_at = 0.0
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         # Configuration only: any state here would make a new trigger row on every change.
@@ -97,6 +99,7 @@ class WdtPendingSyncEventTrigger(BaseEventTrigger):
         return None if store is None or self._store_broken else store
 
     async def _load(self) -> dict[str, Any]:
+        """The saved state; any error but the shared-row one propagates (the caller retries next poll)."""
         store = self._store()
         if store is not None:
             try:
@@ -106,16 +109,30 @@ class WdtPendingSyncEventTrigger(BaseEventTrigger):
             else:
                 if isinstance(value, dict):
                     self._memory = dict(value)
-        return {"position": int(self._memory.get("position") or 0), "fired_at": self._memory.get("fired_at")}
+        state = {"position": int(self._memory.get("position") or 0), "fired_at": self._memory.get("fired_at")}
+        self.log.info(
+            "WDT event trigger on %r: watermark position %d (%s), polling every %s s",
+            self.wdt_conn_id,
+            state["position"],
+            "memory" if self._store() is None else "asset state store",
+            self.poll_interval,
+        )
+        return state
 
     async def _save(self, state: dict[str, Any]) -> None:
         self._memory = dict(state)
         store = self._store()
-        if store is not None:
-            try:
-                await store.aset(STATE_KEY, state)
-            except ValueError as exc:
-                self._give_up_store(exc)
+        if store is None:
+            return
+        try:
+            await store.aset(STATE_KEY, state)
+        except ValueError as exc:
+            self._give_up_store(exc)
+        except Exception as exc:
+            # The watermark in memory still holds for this trigger; only a restart would fire again.
+            self.log.warning(
+                "WDT event trigger: could not save the watermark (%s: %s)", type(exc).__name__, exc
+            )
 
     def _give_up_store(self, exc: ValueError) -> None:
         # Airflow 3.3 raises when one trigger row watches several assets (identical kwargs share a row).
@@ -133,24 +150,23 @@ class WdtPendingSyncEventTrigger(BaseEventTrigger):
         change = find_change(hook, state["position"], self.probe_count)
         if change is not None:
             return "changed", change
-        fired_at = state["fired_at"]
-        if self.refire_after is None or (fired_at is not None and now - fired_at < self.refire_after):
+        if self.refire_after is None:
             return None
+        if now - max(state["fired_at"] or 0.0, self._refire_checked_at) < self.refire_after:
+            return None
+        self._refire_checked_at = now
         still = walk(hook, 0)
         return None if still is None else ("still pending", still)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = WdtHook(self.wdt_conn_id)
+        state: dict[str, Any] | None = None
+        self._refire_checked_at = time.time()  # refire_after counts from the start, not from 1970
         try:
-            state = await self._load()
-            self.log.info(
-                "WDT event trigger on %r: watermark position %d, polling every %.1f s",
-                self.wdt_conn_id,
-                state["position"],
-                self.poll_interval,
-            )
             while True:
                 try:
+                    if state is None:  # read before the first poll, again after a failed read
+                        state = await self._load()
                     found = await asyncio.to_thread(self._check, hook, state, time.time())
                 except Exception as exc:
                     # Never end the trigger: it would be re-created at once and poll in a tight loop.

@@ -69,6 +69,23 @@ class SharedRowStore(MemoryStateStore):
         raise ValueError("Task has 2 concrete inlets and outlets")
 
 
+class UnreachableStore(MemoryStateStore):
+    """A store whose first ``failures`` reads and every write fail (the API server away for a moment)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("api-server unreachable")
+        return await super().aget(key, default)
+
+    async def aset(self, key: str, value: Any) -> None:
+        raise ConnectionError("api-server unreachable")
+
+
 class RunningTrigger:
     """The trigger's run() consumed on a thread (as the triggerer does), until stop()."""
 
@@ -368,3 +385,31 @@ def test_an_auth_error_is_logged_at_error_level_once_and_polling_goes_on(
     # The connection is fixed: the next poll reads it again and fires.
     set_connection(monkeypatch, "wdt_bad", conn)
     run.wait_for(lambda: len(run.events) == 1, timeout=5)
+
+
+def test_a_store_that_cannot_be_read_yet_is_read_again_before_any_event(
+    sim: WdtSimulator, start: Callable[..., RunningTrigger], capture_logs: LogText
+) -> None:
+    store = UnreachableStore(failures=3)
+    store.values["wdt_pending_sync"] = json.dumps({"position": 10**12, "fired_at": None})
+    sim.add_pending(5)  # all before the saved watermark: already seen before the restart
+    run = start(store=store)
+    run.wait_for(lambda: store.failures == 0)
+    settle()
+    assert run.events == []  # it waited for the saved watermark instead of starting from 0
+    logs = capture_logs()
+    assert "api-server unreachable" in logs
+    assert "watermark position 1000000000000 (asset state store)" in logs
+
+
+def test_a_failed_save_is_a_warning_and_the_trigger_goes_on(
+    sim: WdtSimulator, start: Callable[..., RunningTrigger], capture_logs: LogText
+) -> None:
+    sim.add_pending(5)
+    run = start(store=UnreachableStore(failures=0))
+    run.wait_for(lambda: len(run.events) == 1)
+    settle()
+    assert len(run.events) == 1  # the watermark in memory still holds
+    assert any("could not save the watermark" in line for line in lines_at("warning", capture_logs()))
+    sim.add_pending(2)
+    run.wait_for(lambda: len(run.events) == 2)
