@@ -163,9 +163,14 @@ def lines_at(level: str, text: str) -> list[str]:
     return [line for line in text.splitlines() if f"[{level}" in line or f" {level.upper()} " in line]
 
 
-def settle(seconds: float = 0.5) -> None:
-    """Long enough for about ten polls: time for a wrong event to show up."""
-    time.sleep(seconds)
+def settle(sim: WdtSimulator, polls: int = 10) -> None:
+    """Until ``polls`` more requests reached the simulator (a poll makes one or more): time for a wrong
+    event to show up, counted in polls rather than seconds so that a slow start cannot make it vacuous."""
+    seen = sim.request_count
+    deadline = time.monotonic() + 15
+    while sim.request_count < seen + polls:
+        assert time.monotonic() < deadline, "the trigger stopped polling"
+        time.sleep(0.01)
 
 
 def sync_all(sim: WdtSimulator, fail: set[int] = frozenset()) -> None:  # type: ignore[assignment]
@@ -215,9 +220,8 @@ def test_nothing_fires_while_the_list_is_empty(
     sim: WdtSimulator, start: Callable[..., RunningTrigger]
 ) -> None:
     run = start()
-    settle()
+    run.wait_for(lambda: sim.request_count >= 10)  # it does poll (the first connection lookup may be slow)
     assert run.events == []
-    assert sim.request_count >= 4  # it did poll
 
 
 def test_one_event_per_change_with_a_small_payload(
@@ -226,7 +230,7 @@ def test_one_event_per_change_with_a_small_payload(
     first = sim.add_pending(25)
     run = start()
     run.wait_for(lambda: len(run.events) == 1)
-    settle()
+    settle(sim)
     assert len(run.events) == 1  # the same 25 items stay pending: no second event
     event = run.events[0]
     assert event["reason"] == "changed"
@@ -238,7 +242,7 @@ def test_one_event_per_change_with_a_small_payload(
 
     second = sim.add_pending(5)
     run.wait_for(lambda: len(run.events) == 2)
-    settle()
+    settle(sim)
     assert len(run.events) == 2
     assert run.events[1]["old_position"] == event["new_position"]
     assert run.events[1]["new_position"] > event["new_position"]
@@ -254,20 +258,20 @@ def test_synced_items_stay_quiet_offered_again_and_stock_changes_fire_once(
     run.wait_for(lambda: len(run.events) == 1)
     failed = set(ids[:4])
     sync_all(sim, fail=failed)  # 8 synced; 4 syncFail: deferred, offered again later past the watermark
-    settle()
+    settle(sim)
     assert len(run.events) == 1  # deferred items are not listed
     offer_again(sim)
     run.wait_for(lambda: len(run.events) == 2, timeout=5)
     assert run.events[1]["count"] == 4
     assert set(run.events[1]["first_ids"]) == failed
-    settle()
+    settle(sim)
     assert len(run.events) == 2  # still pending, not moved: no more
     sync_all(sim)
-    settle()
+    settle(sim)
     sim.change_stock(ids[5], 3)  # synced earlier: back on the list, due now
     sim.change_stock(ids[6], -1)
     run.wait_for(lambda: len(run.events) == 3)
-    settle()
+    settle(sim)
     assert len(run.events) == 3
     assert sorted(run.events[2]["first_ids"]) == [ids[5], ids[6]]
 
@@ -285,7 +289,7 @@ def test_restart_with_the_state_store_kept_does_not_fire_again(
     assert saved["position"] == first.events[0]["new_position"]
 
     second = start(store=store)  # a new instance from the same kwargs, as a restarted triggerer makes
-    settle()
+    settle(sim)
     assert second.events == []
     sim.add_pending(3)  # and it still fires on the next change, from the saved watermark
     second.wait_for(lambda: len(second.events) == 1)
@@ -303,7 +307,7 @@ def test_without_a_state_store_a_restart_fires_once_more(
     first.stop()
     second = start()
     second.wait_for(lambda: len(second.events) == 1)
-    settle()
+    settle(sim)
     assert len(second.events) == 1
 
 
@@ -313,7 +317,7 @@ def test_a_store_that_raises_falls_back_to_memory_with_an_error_log(
     sim.add_pending(5)
     run = start(store=SharedRowStore())
     run.wait_for(lambda: len(run.events) == 1)
-    settle()
+    settle(sim)
     assert len(run.events) == 1
     errors = [line for line in lines_at("error", capture_logs()) if "state store" in line]
     assert len(errors) == 1
@@ -332,10 +336,10 @@ def test_refire_after_fires_again_while_items_stay_pending(
     assert run.events[1]["reason"] == "still pending"
     assert run.events[1]["old_position"] == 0 and run.events[1]["count"] == 6
     sync_all(sim)
-    settle(1.0)  # more than refire_after: nothing pending, nothing fires
+    time.sleep(1.0)  # more than refire_after: nothing pending, nothing fires
     assert len(run.events) in (2, 3)  # at most one refire raced the sync
     count = len(run.events)
-    settle(1.0)
+    time.sleep(1.0)
     assert len(run.events) == count
 
 
@@ -345,7 +349,7 @@ def test_without_refire_after_nothing_refires(
     sim.add_pending(6)
     run = start()
     run.wait_for(lambda: len(run.events) == 1)
-    settle(1.0)
+    time.sleep(1.0)
     assert len(run.events) == 1
 
 
@@ -354,8 +358,10 @@ def test_errors_are_logged_and_followed_by_a_sleep(
 ) -> None:
     sim.faults.http_error(10_000, status=503)
     run = start(poll_interval=0.2)
-    settle(1.0)
-    polls = sim.request_count
+    run.wait_for(lambda: sim.request_count >= 1)
+    first = sim.request_count
+    time.sleep(1.0)
+    polls = sim.request_count - first
     # ~5 polls of 1 + max_retries (3 by default) requests each; a tight loop would make hundreds.
     assert 3 <= polls <= 6 * 4
     assert run.events == []
@@ -375,9 +381,11 @@ def test_an_auth_error_is_logged_at_error_level_once_and_polling_goes_on(
     set_connection(monkeypatch, "wdt_bad", {**conn, "password": f"{WRONG_SECRET}:wdtsim_salt"})
     sim.add_pending(3)
     run = start(wdt_conn_id="wdt_bad", poll_interval=0.1)
-    settle(1.0)
+    run.wait_for(lambda: sim.request_count >= 1)
+    first = sim.request_count
+    time.sleep(1.0)
     assert run.events == []
-    assert 4 <= sim.request_count <= 12  # one request a poll: auth errors are not retried
+    assert 4 <= sim.request_count - first <= 12  # one request a poll: auth errors are not retried
     logs = capture_logs()
     errors = lines_at("error", logs)
     assert len(errors) == 1 and "WdtAuthError" in errors[0]
@@ -395,7 +403,7 @@ def test_a_store_that_cannot_be_read_yet_is_read_again_before_any_event(
     sim.add_pending(5)  # all before the saved watermark: already seen before the restart
     run = start(store=store)
     run.wait_for(lambda: store.failures == 0)
-    settle()
+    settle(sim)
     assert run.events == []  # it waited for the saved watermark instead of starting from 0
     logs = capture_logs()
     assert "api-server unreachable" in logs
@@ -408,7 +416,7 @@ def test_a_failed_save_is_a_warning_and_the_trigger_goes_on(
     sim.add_pending(5)
     run = start(store=UnreachableStore(failures=0))
     run.wait_for(lambda: len(run.events) == 1)
-    settle()
+    settle(sim)
     assert len(run.events) == 1  # the watermark in memory still holds
     assert any("could not save the watermark" in line for line in lines_at("warning", capture_logs()))
     sim.add_pending(2)
