@@ -30,9 +30,12 @@ except ImportError as exc:  # Airflow 2.11
 else:
     NO_EVENT_TRIGGER = None
 
-pytestmark = pytest.mark.skipif(
-    NO_EVENT_TRIGGER is not None, reason="event-driven scheduling (BaseEventTrigger) needs Airflow 3.0+"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        NO_EVENT_TRIGGER is not None, reason="event-driven scheduling (BaseEventTrigger) needs Airflow 3.0+"
+    ),
+    pytest.mark.timeout(60),  # each test takes about a second; a trigger that hangs fails here
+]
 
 POLL = 0.05  # seconds between polls in these tests
 RETRY_DELAY = 30
