@@ -22,7 +22,7 @@ class Line:
     airflow: str  # the release tested, the newest of its line
     pythons: tuple[str, ...]  # what the release supports (its Requires-Python), oldest first
     matrix_python: str  # the one the tier runs it on: together the lines cover 3.10 to 3.13
-    #: What its connection form shows for the wdt type (measured by the tier through the api-server).
+    #: What its connection form shows for the wdt type (the tier checks it; the README's table says it).
     form: str
 
     @property
@@ -38,10 +38,13 @@ class Line:
         return CONSTRAINTS / f"airflow-{self.airflow}.txt"
 
 
-FORM_FIELDS = "every field, labels and descriptions (provider info `conn-fields`)"
-FORM_WIDGETS = "every field, from the 2.x-style widgets (the hook's form methods)"
-FORM_TYPE_ONLY = "the wdt type and the standard fields; extras go in the Extra JSON (no flask_appbuilder)"
-FORM_FAB = "every field (Flask AppBuilder webserver, the hook's form methods)"
+FORM_FIELDS = "every field with labels and descriptions (`conn-fields` in the provider info)"
+FORM_WIDGETS = "every field, from the hook's 2.x-style widgets"
+FORM_TYPE_ONLY = (
+    "the wdt type and the standard fields only; put the extras in the Extra JSON "
+    "(3.0 builds extra fields only when `flask_appbuilder` is installed)"
+)
+FORM_FAB = "every field (Flask AppBuilder webserver, from the hook's form methods)"
 
 LINES = (
     Line("2.11.2", ("3.10", "3.11", "3.12"), "3.12", FORM_FAB),
