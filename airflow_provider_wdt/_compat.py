@@ -31,6 +31,11 @@ else:  # Airflow 2.11
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
     from airflow.utils.context import Context
 
+try:  # the task SDK's; the old path still imports on Airflow 3 but warns
+    from airflow.sdk.exceptions import AirflowFailException
+except ImportError:  # Airflow 2.11
+    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef]
+
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath, task
     from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -88,6 +93,7 @@ __all__ = [
     "AIRFLOW_V_3",
     "DAG",
     "AirflowException",
+    "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",

@@ -71,11 +71,22 @@ def _iter_listed(source: Iterable[Any]) -> Iterator[int]:
             raise WdtConfigError(f"rec_ids must be integers, got {rec_id!r}.") from None
 
 
+def _missing_hint(path: str, exc: BaseException) -> str:
+    """A local ids file that is not there was most likely written by the pull on another worker."""
+    if not (isinstance(exc, FileNotFoundError) and is_local(path)):
+        return ""
+    return (
+        " It may have been written on another worker's disk: with several workers (Celery, Kubernetes) "
+        "the pull's output_path must be on storage every worker reads, such as object storage (s3://...) "
+        "or a volume mounted at the same path on every worker."
+    )
+
+
 def _iter_file_ids(path: str, conn_id: str | None) -> Iterator[int]:
     try:
         stream = _open_text(path, conn_id)
     except (OSError, ValueError) as exc:
-        raise WdtConfigError(f"Cannot read the ids file {path!r}: {exc}.") from None
+        raise WdtConfigError(f"Cannot read the ids file {path!r}: {exc}.{_missing_hint(path, exc)}") from None
     with stream:
         rest = ""
         first = True
@@ -134,6 +145,10 @@ class ReportWriter:
     storage, which cannot be appended to, is kept in a local file and uploaded whole every
     ``UPLOAD_EVERY`` seconds and on ``close()``; a worker killed outright loses at most that interval.
     Safe to call from several threads.
+
+    An attempt that records nothing leaves nothing behind: a local report it created is removed again
+    (with the folders made for it) if still empty, and nothing is uploaded. A report with content is
+    never removed.
     """
 
     def __init__(self, path: str | None, conn_id: str | None = None) -> None:
@@ -143,13 +158,19 @@ class ReportWriter:
         self._stream: IO[str] | None = None
         self._local_copy: str | None = None
         self._last_upload = time.monotonic()
+        self._recorded = 0  # lines written by this attempt
+        #: What this attempt created locally (the report, then its new folders, deepest first).
+        self._created: list[Path] = []
         if path is None:
             return
         if is_local(path):
             target = local_path(path)
             try:
+                missing = [p for p in (target, *target.parents) if not p.exists()]
                 target.parent.mkdir(parents=True, exist_ok=True)
+                # Opened now, not at the first record, so an unwritable path fails before any WDT call.
                 self._stream = open(target, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+                self._created = missing
             except OSError as exc:
                 raise WdtConfigError(f"Cannot write report_path {path!r}: {exc.strerror or exc}.") from None
             self._end_cut_line(_ends_inside_a_line(target))
@@ -183,6 +204,7 @@ class ReportWriter:
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()
+            self._recorded += 1
             if self._local_copy is not None and time.monotonic() - self._last_upload >= UPLOAD_EVERY:
                 self._upload()
 
@@ -203,6 +225,20 @@ class ReportWriter:
             stream.close()
             if self._local_copy is not None:
                 try:
-                    self._upload()
+                    if self._recorded:  # else the stored report (if any) is still what it was
+                        self._upload()
                 finally:
                     os.unlink(self._local_copy)
+            elif not self._recorded:
+                self._remove_created()
+
+    def _remove_created(self) -> None:
+        """Remove the empty report and folders this attempt created; anything with content stays."""
+        if not self._created or self._created[0].stat().st_size:
+            return
+        self._created[0].unlink()
+        for folder in self._created[1:]:
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                return
