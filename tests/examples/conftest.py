@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_wdt.compat import AIRFLOW_V_3
-from example_dags.shop_standin import ShopStandin
+from airflow_provider_wdt.simulator.shop import ShopStandin
 from tests.conftest import REPO_ROOT
 
 EXAMPLES_DIR = REPO_ROOT / "example_dags"

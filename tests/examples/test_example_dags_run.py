@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_wdt.simulator import WdtSimulator
-from example_dags.shop_standin import ShopStandin
+from airflow_provider_wdt.simulator.shop import ShopStandin
 from tests.conftest import set_connection
 from tests.examples.conftest import (
     asset_events,
@@ -95,9 +95,9 @@ def test_stock_sync_drains_the_pending_list_except_refused_items(
         "pull_pending_ids": "success",
         "sync_stock": "success",
     }
-    # The run's files are in a folder of their own (named after the run_id).
+    # The run's files are in a folder of their own (named after the run_id, ':' and '+' replaced).
     (run_dir,) = (output_dir / "stock_sync").iterdir()
-    assert run_dir.name == dag_run.run_id
+    assert run_dir.name == run_folder(dag_run.run_id)
     assert read_ids(run_dir / "pending_ids.ndjson") == ids
     report = [json.loads(line) for line in (run_dir / "report.ndjson").read_text().splitlines()]
     assert sorted(line["rec_id"] for line in report) == sorted(set(ids) - {disabled})
