@@ -217,11 +217,10 @@ def test_multi_seller_rerun_cannot_report_an_earlier_runs_counts(
 
 def test_multi_seller_refuses_a_bad_conn_ids_param(output_dir: Path) -> None:
     seller_pulls = load_example("example_wdt_multi_seller").dag.get_task("seller_pulls").python_callable
+    folder = f"{output_dir}/sellers/manual__2026-12-02T09-51-25.123456-00-00"  # as rendered for the run
     for bad in ("wdt_default", [], ["a", "a"], [1]):
         with pytest.raises(ValueError, match="conn_ids"):
-            seller_pulls(params={"conn_ids": bad}, run_id="manual__1")
-    run_id = "manual__2026-12-02T09:51:25.123456+00:00"
-    folder = f"{output_dir}/sellers/manual__2026-12-02T09-51-25.123456-00-00"
-    assert seller_pulls(params={"conn_ids": ["a"]}, run_id=run_id) == [
+            seller_pulls(folder, params={"conn_ids": bad})
+    assert seller_pulls(folder, params={"conn_ids": ["a"]}) == [
         {"wdt_conn_id": "a", "output_path": f"{folder}/a/pending_ids.ndjson"}
     ]
