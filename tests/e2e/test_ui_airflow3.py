@@ -1,6 +1,9 @@
 """Airflow 3's own UI in headless Chromium: a wdt connection added through the form, saved, and tested
 with the row's Test button, against the simulator and against a host that never answers.
 
+The four credentials (Endpoint URL, Seller account, App secret, App key) are standard fields: filling
+them in is enough for Save, without opening the collapsed "Extra Fields" section.
+
 Chromium is Debian's (``make test-e2e`` installs it); Playwright drives it through ``executable_path``.
 """
 
@@ -126,15 +129,19 @@ def fill_and_save(
     port_field.fill(str(port))
     dialog.locator("input[name=login]").fill(conn["login"])
     dialog.locator("input[name=password]").fill(conn["password"])
+    app_key = dialog.locator("input[name=schema]")  # App key: Schema relabelled, beside the others
+    assert app_key.is_visible(), "App key is not among the standard fields"
+    app_key.fill(conn["schema"])
     if screenshot is not None:
         page.screenshot(path=str(screenshot), full_page=True)
         record_artifact(screenshot)
-    open_extra_fields(dialog)
-    dialog.locator("input[name=element_appkey]").fill(conn["extra"]["appkey"])
+    # The extras all have defaults: Save needs nothing from the collapsed "Extra Fields" section.
+    save = dialog.get_by_role("button", name="Save")
+    assert save.is_enabled(), "Save stays disabled with the four credentials filled in"
     with page.expect_response(
         lambda r: r.request.method == "POST" and r.url.endswith("/connections")
     ) as saved:
-        dialog.get_by_role("button", name="Save").click()
+        save.click()
     return saved.value
 
 
@@ -155,19 +162,22 @@ def test_form_shows_the_wdt_fields_in_english_and_chinese(page: Page, artifacts_
     labels = form_labels(dialog)
     info = conn_type_info()
     relabels = info["ui-field-behaviour"]["relabeling"]
-    expected = list(relabels.values())  # host, login, password, port
-    expected += [spec["label"] for spec in info["conn-fields"].values()]
-    missing = [label for label in expected if " ".join(label.split()) not in labels]
-    assert missing == [], f"labels not on the form: {missing}; the form has {labels}"
+    standard = list(relabels.values())  # host, login, password, schema (the App key), port
+    missing = [label for label in standard if " ".join(label.split()) not in labels]
+    assert missing == [], f"labels not on the form before Extra Fields is opened: {missing}; it has {labels}"
     assert "卖家账号" in relabels["login"] and "Seller account" in relabels["login"]
-    assert "接口账号" in info["conn-fields"]["appkey"]["label"]
-    assert "App key" in info["conn-fields"]["appkey"]["label"]
-    for section in ("standard", "extra"):
-        if section == "extra":
-            open_extra_fields(dialog)
-        screenshot = artifacts_dir / f"airflow3-wdt-connection-form-{section}.png"
-        page.screenshot(path=str(screenshot), full_page=True)
-        record_artifact(screenshot)
+    assert "接口账号" in relabels["schema"] and "App key" in relabels["schema"]
+    screenshot = artifacts_dir / "airflow3-wdt-connection-form-standard.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    record_artifact(screenshot)
+    open_extra_fields(dialog)
+    labels = form_labels(dialog)
+    extras = [spec["label"] for spec in info["conn-fields"].values()]
+    missing = [label for label in extras if " ".join(label.split()) not in labels]
+    assert missing == [], f"labels not on the form: {missing}; the form has {labels}"
+    screenshot = artifacts_dir / "airflow3-wdt-connection-form-extra.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    record_artifact(screenshot)
 
 
 def test_connection_saved_through_the_form_tests_ok(
@@ -181,7 +191,8 @@ def test_connection_saved_through_the_form_tests_ok(
     stored = saved.json()
     assert (stored["conn_type"], stored["host"], stored["login"]) == ("wdt", conn["host"], conn["login"])
     assert stored["port"] == sim.port
-    assert json.loads(stored["extra"])["appkey"] == conn["extra"]["appkey"]
+    assert stored["schema"] == conn["schema"]
+    assert "appkey" not in json.loads(stored["extra"] or "{}")
     assert stored["password"] == "***"
 
     sim.reset_stats()
@@ -198,12 +209,14 @@ def test_test_button_answers_within_15_s_against_a_silent_host(page: Page, silen
         "host": f"http://127.0.0.1:{silent_port}/openapi",
         "login": "wdtsim",
         "password": f"e2e-ui-secret-{uuid.uuid4().hex}:salt",
-        "extra": {"appkey": "wdtsim_key"},
+        "schema": "wdtsim_key",
     }
     assert fill_and_save(page, "wdt_ui_silent", conn, silent_port).status == 201
     response, seconds = press_test(page, "wdt_ui_silent")
     assert response.status == 200, response.text()
-    assert response.json()["status"] is False
+    answer = response.json()
+    assert answer["status"] is False
+    assert "test_timeout extra" in answer["message"], answer  # the setting that applied
     assert seconds < TEST_SECONDS, f"Test took {seconds:.1f} s against a host that never answers"
     page.get_by_text("Test Connection Failed").wait_for()  # the user sees the outcome
 

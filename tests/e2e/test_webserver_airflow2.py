@@ -48,6 +48,8 @@ def test_add_connection_form_offers_wdt_with_its_fields(webserver: tuple[str, Co
     for name, spec in info["conn-fields"].items():
         assert f'id="extra__wdt__{name}"' in page, f"no widget for the extra {name!r}"
         assert spec["label"] in page, f"label {spec['label']!r} missing"
-    assert "接口账号" in page
+    # App key is the relabelled Schema field (the relabelling travels in the page), not an extra widget.
+    assert 'id="extra__wdt__appkey"' not in page
+    assert "App key (接口账号 appkey)" in page
     about_us = [line for line in server.log_text().splitlines() if any(n in line for n in PROVIDER_NAMES)]
     assert about_us == [], "the webserver logged about the provider"
