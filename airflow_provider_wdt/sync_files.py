@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -146,9 +147,9 @@ class ReportWriter:
     ``UPLOAD_EVERY`` seconds and on ``close()``; a worker killed outright loses at most that interval.
     Safe to call from several threads.
 
-    An attempt that records nothing leaves nothing behind: a local report it created is removed again
-    (with the folders made for it) if still empty, and nothing is uploaded. A report with content is
-    never removed.
+    An attempt that records nothing leaves no report behind: a local report it created is removed again
+    if still empty, and nothing is uploaded. A report with content is never removed. (Folders made for
+    the report stay: another task may be about to write into them.)
     """
 
     def __init__(self, path: str | None, conn_id: str | None = None) -> None:
@@ -159,18 +160,17 @@ class ReportWriter:
         self._local_copy: str | None = None
         self._last_upload = time.monotonic()
         self._recorded = 0  # lines written by this attempt
-        #: What this attempt created locally (the report, then its new folders, deepest first).
-        self._created: list[Path] = []
+        self._created = False  # the local report did not exist before this attempt
         if path is None:
             return
         if is_local(path):
             target = local_path(path)
             try:
-                missing = [p for p in (target, *target.parents) if not p.exists()]
+                created = not target.exists()
                 target.parent.mkdir(parents=True, exist_ok=True)
                 # Opened now, not at the first record, so an unwritable path fails before any WDT call.
                 self._stream = open(target, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-                self._created = missing
+                self._created = created
             except OSError as exc:
                 raise WdtConfigError(f"Cannot write report_path {path!r}: {exc.strerror or exc}.") from None
             self._end_cut_line(_ends_inside_a_line(target))
@@ -229,16 +229,13 @@ class ReportWriter:
                         self._upload()
                 finally:
                     os.unlink(self._local_copy)
-            elif not self._recorded:
-                self._remove_created()
+            elif self._created and not self._recorded:
+                self._remove_if_empty()
 
-    def _remove_created(self) -> None:
-        """Remove the empty report and folders this attempt created; anything with content stays."""
-        if not self._created or self._created[0].stat().st_size:
-            return
-        self._created[0].unlink()
-        for folder in self._created[1:]:
-            try:
-                folder.rmdir()  # only when empty
-            except OSError:
-                return
+    def _remove_if_empty(self) -> None:
+        """Remove the report this attempt created and wrote nothing to; one with content always stays."""
+        assert self.path is not None
+        target = local_path(self.path)
+        with suppress(FileNotFoundError):
+            if target.stat().st_size == 0:
+                target.unlink()

@@ -36,8 +36,8 @@ def test_ids_file_missing_on_this_worker_ends_the_task_and_leaves_nothing(make_s
     assert f"Cannot read the ids file '{ids_file}'" in message
     assert "written on another worker's disk" in message and "storage every worker reads" in message
     assert sim.request_count == 0
-    # Neither the empty report nor the folders made for it are left behind.
-    assert list(out.iterdir()) == []
+    # No empty report is left behind (the folders made for it may stay: other tasks may write there).
+    assert [p for p in out.rglob("*") if p.is_file()] == []
 
 
 def test_a_missing_ids_file_on_object_storage_does_not_blame_another_workers_disk(
@@ -80,7 +80,7 @@ def test_an_attempt_that_reported_items_keeps_its_report(make_sim, ti, tmp_path:
 def test_nothing_to_sync_writes_no_report(make_sim, ti, tmp_path: Path) -> None:
     make_sim(pending=0)
     assert sync(ti, rec_ids=[], report_path=str(tmp_path / "run" / "report.ndjson"))["ids"] == 0
-    assert list(tmp_path.iterdir()) == []
+    assert not (tmp_path / "run" / "report.ndjson").exists()
 
 
 def test_auth_error_midway_stops_the_sync_without_retries(make_sim, ti, tmp_path: Path) -> None:
