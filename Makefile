@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh machine with Python 3.10+ and make:
 #   make demo   - the example stock-sync DAG end to end against the local simulator
 #   make test   - lint, types and the test suite on Airflow 3 (.venv) and Airflow 2.11 (.venv-airflow2)
+# Every install takes its versions from constraints/airflow-<version>.txt (`make constraints` refreshes them),
+# so a fresh machine next month installs exactly what passed today.
 PYTHON ?= python3
 AIRFLOW3_VERSION ?= 3.3.2
 AIRFLOW2_VERSION ?= 2.11.2
@@ -11,24 +13,39 @@ AIRFLOW2_PYTHON ?= $(or $(shell for p in python3.10 $$(pyenv root 2>/dev/null)/v
 VENV := .venv
 VENV2 := .venv-airflow2
 UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.10
+CONSTRAINTS3 := constraints/airflow-$(AIRFLOW3_VERSION).txt
+CONSTRAINTS2 := constraints/airflow-$(AIRFLOW2_VERSION).txt
 # Bytecode is compiled at install time: without it every `import airflow` costs about 2 s more.
 UV_INSTALL = $(UV) pip install --quiet --compile-bytecode
 PYTEST_ARGS ?=
 
-.PHONY: all install demo test lint test-airflow3 test-airflow2 bench bench-smoke simulator clean
+.PHONY: all install demo test lint test-airflow3 test-airflow2 bench bench-smoke simulator clean constraints
 
 all: test
 
-$(VENV)/.installed: pyproject.toml
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv
-	$(UV_INSTALL) --python $(VENV)/bin/python "apache-airflow==$(AIRFLOW3_VERSION)" -e ".[test]"
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS3) | $(UV)
+	$(UV_INSTALL) --python $(VENV)/bin/python -c $(CONSTRAINTS3) "apache-airflow==$(AIRFLOW3_VERSION)" -e ".[test]"
 	touch $@
 
-$(VENV2)/.installed: pyproject.toml $(VENV)/.installed
+$(VENV2)/.installed: pyproject.toml $(CONSTRAINTS2) $(VENV)/.installed
 	$(UV) venv --quiet --allow-existing --python $(AIRFLOW2_PYTHON) $(VENV2)
-	$(UV_INSTALL) --python $(VENV2)/bin/python "apache-airflow==$(AIRFLOW2_VERSION)" -e ".[test]"
+	$(UV_INSTALL) --python $(VENV2)/bin/python -c $(CONSTRAINTS2) "apache-airflow==$(AIRFLOW2_VERSION)" -e ".[test]"
 	touch $@
+
+# One constraints file per tested Airflow line, for every supported Python, resolved from pyproject.toml (all
+# extras) plus constraints/airflow-<version>.in: the line's Airflow pin and the pins that avoid known upstream
+# breaks, each with its reason. Existing pins are kept; `make constraints UPGRADE=--upgrade` takes the newest.
+UPGRADE ?=
+constraints: | $(UV)
+	for input in constraints/airflow-*.in; do \
+		$(UV) pip compile --quiet --universal --python-version 3.10 --all-extras $(UPGRADE) \
+			--custom-compile-command "make constraints" pyproject.toml "$$input" -o "$${input%.in}.txt" || exit 1; \
+	done
 
 install: $(VENV)/.installed
 
@@ -59,7 +76,7 @@ test-wheel: $(VENV)/.installed
 E2E_APT_PACKAGES := chromium fonts-wqy-zenhei
 .PHONY: test-e2e e2e-browser
 $(VENV)/.installed-e2e: pyproject.toml $(VENV)/.installed
-	$(UV_INSTALL) --python $(VENV)/bin/python -e ".[test,e2e]"
+	$(UV_INSTALL) --python $(VENV)/bin/python -c $(CONSTRAINTS3) -e ".[test,e2e]"
 	touch $@
 
 e2e-browser:
@@ -77,6 +94,16 @@ mutants: $(VENV)/.installed
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children 2
 	$(VENV)/bin/python -m tests.mutation_report
+
+# Compatibility tier: the built wheel with each supported Airflow line (constraints/airflow-*.in), each in a
+# fresh venv on one of the machine's Pythons; prints line x Python x result. test-latest: the same without
+# constraints, a canary for the next upstream release that breaks a line (not part of CI).
+.PHONY: test-matrix test-latest
+test-matrix: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/matrix $(PYTEST_ARGS)
+
+test-latest: $(VENV)/.installed
+	WDT_MATRIX_UNPINNED=1 $(VENV)/bin/python -m pytest tests/matrix $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.pull_bench

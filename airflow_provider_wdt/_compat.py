@@ -1,92 +1,108 @@
-"""Every import that differs between Airflow 2.11 and 3.x, in one place.
+"""Every import that differs between Airflow lines (2.11, 3.0, 3.1, 3.2, 3.3), in one place.
 
-Heavy or rarely needed pieces (object storage, assets) are behind functions so that importing an
-operator at DAG-parse time stays cheap.
+Names are detected, never inferred from a version number: each one is taken from the newest home that
+has it, else from the older one. The task SDK grew in steps (measured): 3.0 has no ``airflow.sdk.BaseHook``,
+3.0 and 3.1 have no ``airflow.sdk.configuration`` and lack most of ``airflow.sdk.exceptions``, which 3.2
+completes; 2.11 has no ``airflow.sdk`` at all. The older homes still work on those lines.
+
+Heavy or rarely needed pieces (object storage, assets, @task, the triggerer's base) are behind functions or
+a module ``__getattr__`` so that importing an operator at DAG-parse time stays cheap.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
-from airflow import __version__ as AIRFLOW_VERSION
 
-AIRFLOW_V_3 = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
+def _first(name: str, *modules: str) -> Any:
+    """``name`` from the first of ``modules`` that has it (a missing module counts as not having it)."""
+    for module in modules:
+        try:
+            found = importlib.import_module(module)
+        except ImportError:
+            continue
+        if hasattr(found, name):
+            return getattr(found, name)
+    raise ImportError(f"none of {', '.join(modules)} has {name!r}: this Airflow version is not supported")
 
-if TYPE_CHECKING or AIRFLOW_V_3:
-    from airflow.sdk import DAG, BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue
+
+# The task SDK (Airflow 3): present or not, detected.
+AIRFLOW_V_3 = importlib.util.find_spec("airflow.sdk") is not None
+
+if TYPE_CHECKING:  # what the type checker sees: the newest line's homes
+    from airflow.sdk import (
+        DAG,
+        BaseHook,
+        BaseOperator,
+        BaseSensorOperator,
+        ObjectStoragePath,
+        PokeReturnValue,
+    )
+    from airflow.sdk import task as task
     from airflow.sdk.configuration import conf
     from airflow.sdk.definitions.context import Context
     from airflow.sdk.exceptions import (
         AirflowException,
+        AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
         TaskDeferred,
     )
-else:  # Airflow 2.11
-    from airflow.configuration import conf
-    from airflow.exceptions import AirflowException, AirflowSensorTimeout, AirflowSkipException, TaskDeferred
-    from airflow.hooks.base import BaseHook
-    from airflow.models import BaseOperator
-    from airflow.models.dag import DAG
-    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
-    from airflow.utils.context import Context
-
-try:  # the task SDK's; the old path still imports on Airflow 3 but warns
-    from airflow.sdk.exceptions import AirflowFailException
-except ImportError:  # Airflow 2.11
-    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef]
-
-if TYPE_CHECKING:
-    from airflow.sdk import ObjectStoragePath, task
     from airflow.triggers.base import BaseTrigger, TriggerEvent
+else:
+    # Newest home first. airflow.sdk.* for Airflow 3; then the 2.x homes, which 3.0 and 3.1 still need.
+    BaseHook = _first("BaseHook", "airflow.sdk", "airflow.hooks.base")
+    BaseOperator = _first("BaseOperator", "airflow.sdk", "airflow.models.baseoperator")
+    BaseSensorOperator = _first("BaseSensorOperator", "airflow.sdk", "airflow.sensors.base")
+    PokeReturnValue = _first("PokeReturnValue", "airflow.sdk", "airflow.sensors.base")
+    DAG = _first("DAG", "airflow.sdk", "airflow.models.dag")
+    Context = _first("Context", "airflow.sdk.definitions.context", "airflow.utils.context")
+    conf = _first("conf", "airflow.sdk.configuration", "airflow.configuration")
+    AirflowException = _first("AirflowException", "airflow.sdk.exceptions", "airflow.exceptions")
+    AirflowFailException = _first("AirflowFailException", "airflow.sdk.exceptions", "airflow.exceptions")
+    AirflowSensorTimeout = _first("AirflowSensorTimeout", "airflow.sdk.exceptions", "airflow.exceptions")
+    AirflowSkipException = _first("AirflowSkipException", "airflow.sdk.exceptions", "airflow.exceptions")
+    TaskDeferred = _first("TaskDeferred", "airflow.sdk.exceptions", "airflow.exceptions")
+
+# Loaded on first use (module __getattr__ below): name -> its homes, newest first.
+_LAZY: dict[str, tuple[str, ...]] = {
+    # The @task machinery (the standard provider's PythonOperator) is not cheap to import.
+    "task": ("airflow.sdk", "airflow.decorators"),
+    # The triggerer's classes did not move to the task SDK.
+    "BaseTrigger": ("airflow.triggers.base",),
+    "TriggerEvent": ("airflow.triggers.base",),
+}
 
 
 def __getattr__(name: str) -> Any:
-    """``task``, ``BaseTrigger`` and ``TriggerEvent`` on first use: importing an operator at DAG-parse time
-    must not pay for the @task machinery (the standard provider's PythonOperator) or the triggerer's base."""
-    if name == "task":
-        if TYPE_CHECKING or AIRFLOW_V_3:
-            from airflow.sdk import task as value
-        else:
-            from airflow.decorators import task as value
-    elif name in ("BaseTrigger", "TriggerEvent"):
-        # Same module on both versions (the triggerer's classes did not move to the task SDK).
-        from airflow.triggers import base
-
-        value = getattr(base, name)
-    else:
+    """Names in ``_LAZY`` on first use: importing an operator at DAG-parse time must not pay for them."""
+    if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = _first(name, *_LAZY[name])
     globals()[name] = value
     return value
 
 
 def mask_secret(value: str) -> None:
     """Register a value with Airflow's secrets masker (task logs, rendered fields, XCom views)."""
-    if AIRFLOW_V_3:
-        from airflow.sdk.log import mask_secret as _mask
-    else:
-        from airflow.utils.log.secrets_masker import mask_secret as _mask  # type: ignore[no-redef]
-    _mask(value)
+    _first("mask_secret", "airflow.sdk.log", "airflow.utils.log.secrets_masker")(value)
 
 
 def object_storage_path(url: str, conn_id: str | None = None) -> ObjectStoragePath:
     """A path for a local file, ``file://`` or any object-storage URL Airflow understands."""
-    if AIRFLOW_V_3:
-        from airflow.sdk import ObjectStoragePath as _Path
-    else:
-        from airflow.io.path import ObjectStoragePath as _Path  # type: ignore[no-redef]
-    return _Path(url, conn_id=conn_id) if conn_id else _Path(url)
+    path_class = _first("ObjectStoragePath", "airflow.sdk", "airflow.io.path")
+    return path_class(url, conn_id=conn_id) if conn_id else path_class(url)
 
 
 def asset(uri: str) -> Any:
     """An Asset (Airflow 3) or Dataset (Airflow 2.11) for ``outlets``, so DAGs can be scheduled on it."""
-    if AIRFLOW_V_3:
-        from airflow.sdk import Asset
-
-        return Asset(uri)
-    from airflow.datasets import Dataset
-
-    return Dataset(uri)
+    try:
+        asset_class = _first("Asset", "airflow.sdk")
+    except ImportError:
+        asset_class = _first("Dataset", "airflow.datasets")
+    return asset_class(uri)
 
 
 __all__ = [

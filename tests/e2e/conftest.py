@@ -38,3 +38,13 @@ def record_artifact(path: Path) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for path in dict.fromkeys(_artifacts):
         terminalreporter.write_line(f"e2e artifact: {path}")
+
+
+#: Real components start in tens of seconds on 2 cores, and a module's first test pays for its fixtures.
+E2E_TIMEOUT = 600
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith("tests/e2e/") and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT))

@@ -111,8 +111,12 @@ def wheel_env(work: Path, built: Built) -> WheelEnv:
     python = venv / "bin" / "python"
     # Bytecode compiled at install: without it every `airflow` command here starts 2 s slower.
     install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)]
-    airflow = f"apache-airflow=={installed_version('apache-airflow')}"
-    subprocess.run([*install, str(built.wheel), airflow], check=True, cwd=work)
+    airflow_version = installed_version("apache-airflow")
+    # The line's constraints file, as the README tells users: unpinned, a new upstream release can break it.
+    constraints = REPO / "constraints" / f"airflow-{airflow_version}.txt"
+    assert constraints.is_file(), f"no constraints file for Airflow {airflow_version}: run `make constraints`"
+    airflow = f"apache-airflow=={airflow_version}"
+    subprocess.run([*install, "-c", str(constraints), str(built.wheel), airflow], check=True, cwd=work)
     home = work / "airflow_home"
     (home / "dags").mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTHON", "VIRTUAL_ENV"))}
