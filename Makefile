@@ -29,7 +29,7 @@ $(UV):
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS3) | $(UV)
-	$(UV_INSTALL) --python $(VENV)/bin/python -c $(CONSTRAINTS3) "apache-airflow==$(AIRFLOW3_VERSION)" -e ".[test]"
+	$(UV_INSTALL) --python $(VENV)/bin/python -c $(CONSTRAINTS3) "apache-airflow==$(AIRFLOW3_VERSION)" -e ".[test,openlineage]"
 	touch $@
 
 $(VENV2)/.installed: pyproject.toml $(CONSTRAINTS2) $(VENV)/.installed
@@ -76,7 +76,7 @@ test-wheel: $(VENV)/.installed
 E2E_APT_PACKAGES := chromium fonts-wqy-zenhei
 .PHONY: test-e2e e2e-browser
 $(VENV)/.installed-e2e: pyproject.toml $(VENV)/.installed
-	$(UV_INSTALL) --python $(VENV)/bin/python -c $(CONSTRAINTS3) -e ".[test,e2e]"
+	$(UV_INSTALL) --python $(VENV)/bin/python -c $(CONSTRAINTS3) -e ".[test,openlineage,e2e]"
 	touch $@
 
 e2e-browser:

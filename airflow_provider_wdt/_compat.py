@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # what the type checker sees: the newest line's homes
         AirflowSkipException,
         TaskDeferred,
     )
-    from airflow.triggers.base import BaseTrigger, TriggerEvent
+    from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 else:
     # Newest home first. airflow.sdk.* for Airflow 3; then the 2.x homes, which 3.0 and 3.1 still need.
     BaseHook = _first("BaseHook", "airflow.sdk", "airflow.hooks.base")
@@ -73,14 +73,27 @@ _LAZY: dict[str, tuple[str, ...]] = {
     # The triggerer's classes did not move to the task SDK.
     "BaseTrigger": ("airflow.triggers.base",),
     "TriggerEvent": ("airflow.triggers.base",),
+    # Airflow 3.0+: triggers for AssetWatchers (event-driven scheduling); 2.11 has none.
+    "BaseEventTrigger": ("airflow.triggers.base",),
 }
+
+#: Why event-driven scheduling is missing, for the ImportError that Airflow 2.11 users see.
+EVENT_SCHEDULING_NEEDS = (
+    "needs Airflow 3.0 or later (BaseEventTrigger, AssetWatcher: event-driven scheduling). "
+    "On Airflow 2.11 wait with WdtPendingSyncSensor instead."
+)
 
 
 def __getattr__(name: str) -> Any:
     """Names in ``_LAZY`` on first use: importing an operator at DAG-parse time must not pay for them."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = _first(name, *_LAZY[name])
+    try:
+        value = _first(name, *_LAZY[name])
+    except ImportError as exc:
+        if name == "BaseEventTrigger":
+            raise ImportError(f"WdtPendingSyncEventTrigger {EVENT_SCHEDULING_NEEDS}") from exc
+        raise
     globals()[name] = value
     return value
 
@@ -105,13 +118,25 @@ def asset(uri: str) -> Any:
     return asset_class(uri)
 
 
+def watched_asset(uri: str, watcher_name: str, trigger: Any) -> Any:
+    """An Asset whose AssetWatcher runs ``trigger`` in the triggerer (Airflow 3.0+)."""
+    try:
+        asset_class = _first("Asset", "airflow.sdk")
+        watcher_class = _first("AssetWatcher", "airflow.sdk")
+    except ImportError as exc:  # Airflow 2.11
+        raise ImportError(f"pending_sync_asset {EVENT_SCHEDULING_NEEDS}") from exc
+    return asset_class(uri, watchers=[watcher_class(name=watcher_name, trigger=trigger)])
+
+
 __all__ = [
     "AIRFLOW_V_3",
     "DAG",
+    "EVENT_SCHEDULING_NEEDS",
     "AirflowException",
     "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "BaseEventTrigger",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
@@ -125,4 +150,5 @@ __all__ = [
     "mask_secret",
     "object_storage_path",
     "task",
+    "watched_asset",
 ]

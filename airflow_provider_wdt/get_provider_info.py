@@ -39,9 +39,12 @@ def get_provider_info():  # type: ignore[no-untyped-def]
         "triggers": [
             {
                 "integration-name": HOOK_NAME,
+                # pending_sync_event needs Airflow 3.0+; triggers.wdt re-exports it and imports on 2.11.
                 "python-modules": ["airflow_provider_wdt.triggers.wdt"],
             }
         ],
+        # Airflow 3: wdt://<sid>/pending-sync assets (assets.pending_sync_asset) checked by our normalizer.
+        "asset-uris": [{"schemes": ["wdt"], "handler": "airflow_provider_wdt.assets.sanitize_uri"}],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_wdt.hooks.wdt.WdtHook",

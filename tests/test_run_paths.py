@@ -35,4 +35,4 @@ def test_every_example_puts_the_run_in_its_paths_through_the_helper() -> None:
         if re.search(r"(output_path|report_path)=|\"output_path\":", text):
             writers.append(path.name)
             assert "run_scoped(" in text, f"{path.name} writes files but does not use run_scoped"
-    assert len(writers) == 3, writers  # sensor_to_file, stock_sync, multi_seller
+    assert len(writers) == 4, writers  # sensor_to_file, stock_sync, multi_seller, event_driven

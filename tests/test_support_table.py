@@ -24,7 +24,8 @@ def _row(readme: str, line: Line) -> list[str]:
 def test_each_line_has_its_row_in_both_readmes(line: Line) -> None:
     for readme in (README, README_ZH):
         cells = _row(readme, line)
-        assert re.match(rf"{re.escape(line.matrix_python)}\s*[(（]", cells[2]), cells  # the tier's Python first
+        # The Python the tier ran it on comes first.
+        assert re.match(rf"{re.escape(line.matrix_python)}\s*[(（]", cells[2]), cells
         assert cells[3] == f"{line.pythons[0]} – {line.pythons[-1]}", cells
     assert _row(README, line)[4] == line.form
 

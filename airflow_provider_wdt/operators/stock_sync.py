@@ -122,6 +122,14 @@ class WdtStockSyncOperator(BaseOperator):
             finally:
                 hook.close()
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage (optional provider): the pending list and the ids file in, the report out."""
+        from airflow_provider_wdt.lineage import stock_sync_lineage
+
+        source = _ids_source(self.rec_ids)
+        ids_path = source if isinstance(source, str) else None
+        return stock_sync_lineage(self.wdt_conn_id, ids_path, self.report_path or None)
+
 
 def _ids_source(value: Any) -> str | list[Any]:
     """The rendered ``rec_ids``: a path, or a list (also a JSON list rendered as text by a template)."""

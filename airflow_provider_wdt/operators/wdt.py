@@ -174,6 +174,12 @@ class WdtPendingSyncIdsOperator(BaseOperator):
             ti.xcom_push(key=XCOM_ID_COUNT, value=pull.delivered)
         return result
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage (optional provider): the pending sync list in, the ids file (if any) out."""
+        from airflow_provider_wdt.lineage import pending_ids_lineage
+
+        return pending_ids_lineage(self.wdt_conn_id, self.output_path or None)
+
     def _target(self) -> _Target | None:
         """Where the ids go, from the rendered arguments; checked before the first request."""
         # A template that rendered empty means "no file".

@@ -7,6 +7,9 @@ never blocks on the network. One event ends the trigger:
 * ``{"status": "error", "error_type": "WdtAuthError", "message": "..."}``: an error that waiting cannot
   fix (credentials, configuration, a missing connection), at once;
 * ``{"status": "timeout", "error_type": "timeout", "message": "..."}``: ``end_time`` passed first.
+
+``WdtPendingSyncEventTrigger`` (Airflow 3.0+, for an AssetWatcher) is importable from here too; it lives in
+:mod:`airflow_provider_wdt.triggers.pending_sync_event`, so this module still imports on Airflow 2.11.
 """
 
 from __future__ import annotations
@@ -15,12 +18,26 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wdt._compat import BaseTrigger, TriggerEvent
 from airflow_provider_wdt.errors import WdtError
 from airflow_provider_wdt.hooks.wdt import WdtHook
 from airflow_provider_wdt.paging import PROBE_COUNT, PendingSyncPage
+
+if TYPE_CHECKING:
+    from airflow_provider_wdt.triggers.pending_sync_event import (
+        WdtPendingSyncEventTrigger as WdtPendingSyncEventTrigger,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """``WdtPendingSyncEventTrigger`` on first use; on Airflow 2.11 an ImportError naming the version."""
+    if name == "WdtPendingSyncEventTrigger":
+        from airflow_provider_wdt.triggers.pending_sync_event import WdtPendingSyncEventTrigger
+
+        return WdtPendingSyncEventTrigger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def success_payload(page: PendingSyncPage) -> dict[str, Any]:

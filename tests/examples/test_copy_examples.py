@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.examples.conftest import EXAMPLES_DIR
-from tests.examples.test_example_dags_load import EXPECTED_DAGS
+from tests.examples.test_example_dags_load import EXAMPLE_FILES, EXPECTED_DAGS
 
 HELPERS = {"__init__.py", "run_demo.py", "shop_standin.py"}
 
@@ -71,7 +71,7 @@ def test_a_copied_examples_folder_parses_only_the_dag_files(syntax: str, tmp_pat
 
     assert errors == {}
     assert dag_ids == set(EXPECTED_DAGS)
-    assert parsed == {f"{name}.py" for name in EXPECTED_DAGS.values()}
+    assert parsed == {f"{name}.py" for name in EXAMPLE_FILES}
     assert not parsed & HELPERS
 
 

@@ -21,6 +21,7 @@ from tests.examples.conftest import (
     rerun_task_function,
     run_folder,
 )
+from tests.examples.test_example_dags_load import EVENT_DRIVEN
 from tests.helpers import expected_sync_summary, fast_connection, read_ids, states
 
 pytestmark = pytest.mark.db
@@ -224,3 +225,26 @@ def test_multi_seller_refuses_a_bad_conn_ids_param(output_dir: Path) -> None:
     assert seller_pulls(folder, params={"conn_ids": ["a"]}) == [
         {"wdt_conn_id": "a", "output_path": f"{folder}/a/pending_ids.ndjson"}
     ]
+
+
+@pytest.mark.skipif(not EVENT_DRIVEN, reason="event-driven scheduling needs Airflow 3.0+")
+def test_event_driven_pulls_the_whole_list_not_the_payload(
+    airflow_db, make_sim, shop: ShopStandin, output_dir: Path
+) -> None:
+    sim = make_sim(pending=40)
+    ids = sim.pending_ids()
+    refused = {rec_id for rec_id in ids if rec_id % 7 == 0}
+    module = load_example("example_wdt_event_driven")
+    assert module.dag.max_active_runs == 1
+    [watcher] = module.PENDING_SYNC.watchers
+    assert module.PENDING_SYNC.uri == "wdt://wdtsim/pending-sync"
+    assert watcher.trigger.serialize()[1]["wdt_conn_id"] == "wdt_default"
+
+    dag_run = module.dag.test()  # what an event starts; the trigger itself is tested in tests/triggers
+
+    assert states(dag_run) == {"pull_pending_ids": "success", "sync_stock": "success"}
+    (run_dir,) = (output_dir / "event_driven").iterdir()
+    assert run_dir.name == run_folder(dag_run.run_id)
+    assert read_ids(run_dir / "pending_ids.ndjson") == ids  # from position 0: every pending id
+    assert set(shop.accepted) == set(ids) - refused
+    assert set(sim.pending_ids()) == refused  # offered again later: the next change, the next run

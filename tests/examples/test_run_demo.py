@@ -119,6 +119,7 @@ def test_collect_and_format_summary(tmp_path: Path) -> None:
 
 
 @pytest.mark.db
+@pytest.mark.timeout(300)  # three Airflow commands in subprocesses: about 30 s alone, 60 s on a busy machine
 @pytest.mark.skipif(not AIRFLOW_V_3, reason="make demo uses the Airflow 3 venv (2.11: see dag.test)")
 def test_the_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """One real run: db migrate and `airflow dags test` in subprocesses, a small pending list."""
