@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # what the type checker sees: the newest line's homes
     from airflow.sdk.definitions.context import Context
     from airflow.sdk.exceptions import (
         AirflowException,
+        AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
         TaskDeferred,
@@ -61,6 +62,7 @@ else:
     Context = _first("Context", "airflow.sdk.definitions.context", "airflow.utils.context")
     conf = _first("conf", "airflow.sdk.configuration", "airflow.configuration")
     AirflowException = _first("AirflowException", "airflow.sdk.exceptions", "airflow.exceptions")
+    AirflowFailException = _first("AirflowFailException", "airflow.sdk.exceptions", "airflow.exceptions")
     AirflowSensorTimeout = _first("AirflowSensorTimeout", "airflow.sdk.exceptions", "airflow.exceptions")
     AirflowSkipException = _first("AirflowSkipException", "airflow.sdk.exceptions", "airflow.exceptions")
     TaskDeferred = _first("TaskDeferred", "airflow.sdk.exceptions", "airflow.exceptions")
@@ -134,6 +136,7 @@ __all__ = [
     "DAG",
     "EVENT_SCHEDULING_NEEDS",
     "AirflowException",
+    "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseEventTrigger",

@@ -121,6 +121,7 @@ class WdtClient:
         logger: Any = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        timeout_extra: str = "timeout",
     ) -> None:
         self.credentials = credentials
         self.endpoint = endpoint
@@ -128,6 +129,8 @@ class WdtClient:
         self.log = logger or logging.getLogger(__name__)
         self._sleep = sleep
         self._clock = clock
+        #: The connection extra that ``settings.timeout`` came from, named when a call times out.
+        self.timeout_extra = timeout_extra
         #: Seconds to add to the local clock to get the platform's; learned from a status-7 answer.
         self.clock_offset = 0.0
         #: HTTP requests sent, retries included (benchmarks and tests read it).
@@ -280,7 +283,7 @@ class WdtClient:
         if isinstance(exc, requests.exceptions.Timeout):
             return WdtTransportError(
                 f"WDT {method}: no answer from {self.endpoint} within {self.settings.timeout:g} s "
-                "(the connection's timeout extra).",
+                f"(the connection's {self.timeout_extra} extra).",
                 method=method,
             )
         return WdtTransportError(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider_wdt.connection_fields import EXTRA_FIELDS_BY_NAME, PRODUCTION_ENDPOINT, STANDARD_LABELS
+from airflow_provider_wdt.connection_fields import APPKEY_FIELD, PRODUCTION_ENDPOINT, STANDARD_LABELS
 from airflow_provider_wdt.errors import (
     WdtApiError,
     WdtArgumentError,
@@ -38,7 +38,6 @@ from airflow_provider_wdt.platform_facts import (
 # Where the user fixes each credential, in the connection form's own words.
 _LOGIN_FIELD = f"{STANDARD_LABELS['login']!r} (the Login field)"
 _PASSWORD_FIELD = f"{STANDARD_LABELS['password']!r} (the Password field)"
-_APPKEY_FIELD = f"{EXTRA_FIELDS_BY_NAME['appkey'].label!r} (extra 'appkey')"
 
 
 @dataclass(frozen=True, repr=False)
@@ -59,8 +58,8 @@ class Credentials:
             raise WdtConfigError(f"The WDT connection has no sid (卖家账号): fill in {_LOGIN_FIELD}.")
         if not appkey or not appkey.strip():
             raise WdtConfigError(
-                f"The WDT connection has no appkey (接口账号): fill in {_APPKEY_FIELD} in the connection "
-                'form, or set Extra {"appkey": "..."}.'
+                f"The WDT connection has no appkey (接口账号): fill in {APPKEY_FIELD} in the connection "
+                'form (in an AIRFLOW_CONN_* JSON value: "schema").'
             )
         secret, salt = split_appsecret(appsecret)
         return cls(sid=sid.strip(), appkey=appkey.strip(), secret=secret, salt=salt)
@@ -220,7 +219,7 @@ def error_for_status(method: str, status: int, platform_message: str) -> WdtApiE
         if "sid" in lowered and "not" in lowered:
             return WdtAuthError(f"{said}: check the sid (卖家账号) in {_LOGIN_FIELD}.", **kwargs)
         if "auth" in lowered:
-            hint = f"check {_APPKEY_FIELD} and the salt half of the appsecret"
+            hint = f"check {APPKEY_FIELD} and the salt half of the appsecret"
             return WdtAuthError(f"{said}: {hint}.", **kwargs)
         return WdtArgumentError(f"{said}: check the arguments passed to {method}.", **kwargs)
     if status in (3, 6):

@@ -97,13 +97,13 @@ SMOKE = SyncPlan(
 
 
 class Shop:
-    """``python -m example_dags.shop_standin --port 0 --delay-ms 20`` in its own process."""
+    """``python -m airflow_provider_wdt.simulator.shop --port 0 --delay-ms 20`` in its own process."""
 
     def __init__(self, env: dict[str, str], delay_ms: float) -> None:
         command = [
             sys.executable,
             "-m",
-            "example_dags.shop_standin",
+            "airflow_provider_wdt.simulator.shop",
             "--port",
             "0",
             "--delay-ms",

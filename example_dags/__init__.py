@@ -1,4 +1,4 @@
-"""Example DAGs for airflow-provider-wdt, the local shop stand-in and ``make demo`` (``run_demo``).
+"""Example DAGs for airflow-provider-wdt and ``make demo`` (``run_demo``).
 
 The DAG files are self-contained (Airflow imports them as top-level modules from its DAGs folder):
 
@@ -11,5 +11,5 @@ The DAG files are self-contained (Airflow imports them as top-level modules from
   manifest built from the pulls' XComs.
 
 ``.airflowignore`` keeps the scheduler off the modules that hold no DAG: this one, ``run_demo`` and
-``shop_standin``.
+``shop_standin`` (an alias of ``airflow_provider_wdt.simulator.shop``, where the stand-in now lives).
 """

@@ -29,6 +29,7 @@ import requests
 
 from airflow_provider_wdt.compat import DAG
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator, WdtStockSyncOperator
+from airflow_provider_wdt.run_paths import run_scoped
 
 try:
     from airflow_provider_wdt.triggers.wdt import WdtPendingSyncEventTrigger  # noqa: F401
@@ -40,13 +41,15 @@ else:
 SID = os.environ.get("WDT_EXAMPLE_SID", "wdtsim")
 POLL_INTERVAL = float(os.environ.get("WDT_EXAMPLE_POLL_INTERVAL", "60"))
 OUTPUT_DIR = os.environ.get("WDT_EXAMPLE_OUTPUT_DIR") or os.path.join(tempfile.gettempdir(), "wdt-examples")
-RUN_DIR = f"{OUTPUT_DIR}/event_driven" + "/{{ run_id }}"
+# One folder per run (templates), as in example_wdt_stock_sync.
+IDS_FILE = run_scoped(f"{OUTPUT_DIR}/event_driven", "pending_ids.ndjson")
+REPORT_FILE = run_scoped(f"{OUTPUT_DIR}/event_driven", "report.ndjson")
 
 
 def push_to_shop(calc: dict[str, Any]) -> tuple[bool, str]:
     """Set one item's stock on the shop (replace with your platform's API, as in example_wdt_stock_sync).
 
-    As shipped: a POST to the local shop stand-in (``python -m example_dags.shop_standin``).
+    As shipped: a POST to the local shop stand-in (``python -m airflow_provider_wdt.simulator.shop``).
     """
     base_url = os.environ.get("WDT_EXAMPLE_SHOP_URL")
     if not base_url:
@@ -86,7 +89,7 @@ if EVENT_DRIVEN:
             task_id="pull_pending_ids",
             wdt_conn_id="wdt_default",
             start_position=0,  # the whole list: the event says that something changed, not what to sync
-            output_path=f"{RUN_DIR}/pending_ids.ndjson",
+            output_path=IDS_FILE,
             output_format="ndjson",
         )
         sync = WdtStockSyncOperator(
@@ -95,6 +98,6 @@ if EVENT_DRIVEN:
             rec_ids=pull.output,
             push_callable=push_to_shop,
             shop_concurrency=4,
-            report_path=f"{RUN_DIR}/report.ndjson",
+            report_path=REPORT_FILE,
         )
         pull >> sync

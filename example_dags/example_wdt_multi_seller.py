@@ -28,17 +28,13 @@ from typing import Any
 # On Airflow 3 alone: `from airflow.sdk import DAG, Asset, ObjectStoragePath, task`.
 from airflow_provider_wdt.compat import DAG, asset, object_storage_path, task
 from airflow_provider_wdt.operators.wdt import XCOM_ID_COUNT, XCOM_POSITION, WdtPendingSyncIdsOperator
+from airflow_provider_wdt.run_paths import run_scoped
 
 OUTPUT_DIR = os.environ.get("WDT_EXAMPLE_OUTPUT_DIR") or os.path.join(tempfile.gettempdir(), "wdt-examples")
 SELLERS_DIR = f"{OUTPUT_DIR}/sellers"
 SELLERS = asset(SELLERS_DIR if "://" in SELLERS_DIR else f"file://{SELLERS_DIR}")
-
-
-def run_dir(run_id: str) -> str:
-    """The run's own folder. Run ids look like ``manual__2026-12-02T09:51:25.123456+00:00``: ':' is not
-    allowed in Windows paths and trips Hadoop-style storage URLs, '+' is read as a space by some
-    object-storage tools, so both become '-'."""
-    return f"{SELLERS_DIR}/{run_id.replace(':', '-').replace('+', '-')}"
+# The run's own folder, a template: Airflow renders it in the tasks' arguments below.
+RUN_DIR = run_scoped(SELLERS_DIR)
 
 
 with DAG(
@@ -54,14 +50,14 @@ with DAG(
 ) as dag:
 
     @task
-    def seller_pulls(params: dict[str, Any] | None = None, run_id: str | None = None) -> list[dict[str, str]]:
-        """One set of operator arguments per connection id: which seller, and its own file in this run."""
+    def seller_pulls(folder: str, params: dict[str, Any] | None = None) -> list[dict[str, str]]:
+        """One set of operator arguments per connection id: which seller, and its own file in this run's
+        ``folder``."""
         conn_ids = (params or {}).get("conn_ids")
         if not isinstance(conn_ids, list) or not conn_ids or not all(isinstance(c, str) for c in conn_ids):
             raise ValueError(f"param conn_ids must be a non-empty list of connection ids, got {conn_ids!r}")
         if len(set(conn_ids)) != len(conn_ids):
             raise ValueError(f"param conn_ids lists a connection twice: {conn_ids!r}")
-        folder = run_dir(str(run_id))
         return [
             {"wdt_conn_id": conn_id, "output_path": f"{folder}/{conn_id}/pending_ids.ndjson"}
             for conn_id in conn_ids
@@ -73,6 +69,7 @@ with DAG(
         paths: Sequence[str],
         id_counts: Sequence[int],
         positions: Sequence[int],
+        folder: str,
         run_id: str | None = None,
         outlet_events: Any = None,
     ) -> str:
@@ -88,7 +85,7 @@ with DAG(
                 targets, all_paths, all_counts, all_positions, strict=True
             )
         ]
-        manifest_path = f"{run_dir(str(run_id))}/manifest.json"
+        manifest_path = f"{folder}/manifest.json"
         manifest = object_storage_path(manifest_path)
         manifest.parent.mkdir(parents=True, exist_ok=True)
         with manifest.open("w") as out:
@@ -97,7 +94,7 @@ with DAG(
             outlet_events[SELLERS].extra = {"manifest": manifest_path, "run_id": run_id}
         return manifest_path
 
-    targets = seller_pulls()
+    targets = seller_pulls(RUN_DIR)
     pulls = WdtPendingSyncIdsOperator.partial(
         task_id="pull_ids",
         output_format="ndjson",
@@ -105,4 +102,4 @@ with DAG(
     ).expand_kwargs(targets)
     # XComArgs: Airflow passes the values (one per mapped pull) when the task runs.
     id_counts, positions = pulls.output[XCOM_ID_COUNT], pulls.output[XCOM_POSITION]  # type: ignore[index]
-    write_manifest(targets, pulls.output, id_counts, positions)  # type: ignore[arg-type]
+    write_manifest(targets, pulls.output, id_counts, positions, RUN_DIR)  # type: ignore[arg-type]

@@ -24,14 +24,12 @@ from typing import Any
 # On Airflow 3 alone: `from airflow.sdk import DAG, Asset, ObjectStoragePath, task`.
 from airflow_provider_wdt.compat import DAG, asset, object_storage_path, task
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator
+from airflow_provider_wdt.run_paths import run_scoped
 from airflow_provider_wdt.sensors.wdt import WdtPendingSyncSensor
 
 OUTPUT_DIR = os.environ.get("WDT_EXAMPLE_OUTPUT_DIR") or os.path.join(tempfile.gettempdir(), "wdt-examples")
 FILES_DIR = f"{OUTPUT_DIR}/sensor_to_file"
-# The run's own folder. Run ids look like manual__2026-12-02T09:51:25.123456+00:00: ':' is not allowed in
-# Windows paths and trips Hadoop-style storage URLs, '+' is read as a space by some object-storage tools.
-RUN_FOLDER = "{{ run_id | replace(':', '-') | replace('+', '-') }}"
-IDS_FILE = f"{FILES_DIR}/{RUN_FOLDER}/pending_ids.ndjson"  # a template, rendered per run
+IDS_FILE = run_scoped(FILES_DIR, "pending_ids.ndjson")  # a template: the run's own folder, rendered per run
 PENDING_IDS = asset(FILES_DIR if "://" in FILES_DIR else f"file://{FILES_DIR}")
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ Every five minutes:
 1. ``wait_for_pending`` - WdtPendingSyncSensor: is any goods' stock waiting to be pushed? (deferrable;
    when nothing turns up within four minutes the run is skipped: ``soft_fail``).
 2. ``pull_pending_ids`` - WdtPendingSyncIdsOperator: every pending rec_id, each once, streamed to a file
-   of this run (``{{ run_id }}`` in the path, so no run ever reads another run's ids). The folder is
-   declared as an Asset (a Dataset on Airflow 2.11).
+   of this run (the run id in the path, from ``run_scoped``, so no run ever reads another run's ids).
+   The folder is declared as an Asset (a Dataset on Airflow 2.11).
 3. ``sync_stock`` - WdtStockSyncOperator: reads the file as a stream, 100 ids per batchCalcStock, pushes
    each quantity (``syn_stock``) to the shop with ``push_to_shop()`` in 4 threads, and reports
    syncSuccess (the item leaves the ERP's list) or syncFail (offered again later), echoing the calc fields,
@@ -14,7 +14,8 @@ Every five minutes:
    retry of the task resumes from it and reports nothing twice, and a new run starts a new report.
 
 ``push_to_shop()`` is the part to replace with your shop platform's API. As shipped it posts to the local
-stand-in that ``make demo`` starts (``example_dags/shop_standin.py``, URL in ``$WDT_EXAMPLE_SHOP_URL``).
+stand-in that ``make demo`` starts (``python -m airflow_provider_wdt.simulator.shop``, installed with the
+package; URL in ``$WDT_EXAMPLE_SHOP_URL``).
 
 The connection is ``wdt_default``; files go under ``$WDT_EXAMPLE_OUTPUT_DIR`` (default: the system temp
 folder's ``wdt-examples``; an object-storage URL works too). Give the task a pool per seller (see the
@@ -34,14 +35,15 @@ import requests
 # On Airflow 3 alone: `from airflow.sdk import DAG, Asset` (asset() gives a Dataset on 2.11).
 from airflow_provider_wdt.compat import DAG, asset
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator, WdtStockSyncOperator
+from airflow_provider_wdt.run_paths import run_scoped
 from airflow_provider_wdt.sensors.wdt import WdtPendingSyncSensor
 
 OUTPUT_DIR = os.environ.get("WDT_EXAMPLE_OUTPUT_DIR") or os.path.join(tempfile.gettempdir(), "wdt-examples")
 SYNC_DIR = f"{OUTPUT_DIR}/stock_sync"
-# One folder per DAG run: a rerun never reads an earlier run's ids, a task retry finds its own report.
-RUN_DIR = SYNC_DIR + "/{{ run_id }}"
-IDS_FILE = f"{RUN_DIR}/pending_ids.ndjson"
-REPORT_FILE = f"{RUN_DIR}/report.ndjson"
+# One folder per DAG run (templates): a rerun never reads an earlier run's ids, a task retry finds its
+# own report.
+IDS_FILE = run_scoped(SYNC_DIR, "pending_ids.ndjson")
+REPORT_FILE = run_scoped(SYNC_DIR, "report.ndjson")
 SYNC_FILES = asset(SYNC_DIR if "://" in SYNC_DIR else f"file://{SYNC_DIR}")  # the folder of all runs
 
 _shop_sessions = threading.local()  # one keep-alive session per push thread
@@ -70,8 +72,8 @@ def push_to_shop(calc: dict[str, Any]) -> tuple[bool, str]:
     if not base_url:
         raise RuntimeError(
             "push_to_shop() is the part of example_wdt_stock_sync to replace with your shop platform's API. "
-            "To try the example as it is, start the local stand-in (python -m example_dags.shop_standin) "
-            "and set WDT_EXAMPLE_SHOP_URL to the URL it prints."
+            "To try the example as it is, start the local stand-in (python -m "
+            "airflow_provider_wdt.simulator.shop) and set WDT_EXAMPLE_SHOP_URL to the URL it prints."
         )
     shop = getattr(_shop_sessions, "session", None)
     if shop is None:

@@ -2,7 +2,7 @@
 
 1. A fresh AIRFLOW_HOME and sqlite metadata DB under ``.demo/`` (``airflow db migrate``).
 2. In this process: the WDT qjb simulator with a few thousand pending goods, and the shop stand-in
-   (``example_dags/shop_standin.py``, which refuses every rec_id divisible by 7).
+   (``airflow_provider_wdt.simulator.shop``, which refuses every rec_id divisible by 7).
 3. ``airflow dags reserialize`` (registers the DAG's assets, as a dag-processor would), then
    ``airflow dags test example_wdt_stock_sync`` in a subprocess, with ``wdt_default`` pointing at the
    simulator (AIRFLOW_CONN_WDT_DEFAULT) and the DAGs folder at ``example_dags/``.
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from airflow_provider_wdt.simulator import WdtSimulator
-from example_dags.shop_standin import ShopStandin
+from airflow_provider_wdt.simulator.shop import ShopStandin
 
 DAG_ID = "example_wdt_stock_sync"
 EXAMPLES_DIR = Path(__file__).resolve().parent

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,29 @@ def _own_call_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
 
     directory = str(tmp_path_factory.mktemp("wdt-ledger"))
     monkeypatch.setattr(ledger, "default_dir", lambda: directory)
+
+
+@contextmanager
+def fails_without_retry(cls: type[BaseException], match: str | None = None) -> Iterator[Any]:
+    """The task ends without retries: ``AirflowFailException`` whose cause (or the cause's cause, for a
+    stock sync stopped by it) is a ``cls`` error; ``match`` is searched in its message. Yields pytest's
+    ExceptionInfo; ``typed(info)`` is the typed error."""
+    from airflow_provider_wdt._compat import AirflowFailException
+
+    with pytest.raises(AirflowFailException) as info:
+        yield info
+    assert isinstance(typed(info), cls), f"cause chain of {info.value!r} has no {cls.__name__}"
+    assert "Not retried" in str(info.value)
+    if match is not None:
+        assert re.search(match, str(info.value)), f"{match!r} not in {info.value}"
+
+
+def typed(info: Any) -> BaseException | None:
+    """The typed WDT error behind an AirflowFailException (see fails_without_retry)."""
+    cause = info.value.__cause__
+    from airflow_provider_wdt.no_retry import NOT_RETRYABLE
+
+    return cause if isinstance(cause, NOT_RETRYABLE) else getattr(cause, "__cause__", None)
 
 
 def conn_env_name(conn_id: str) -> str:

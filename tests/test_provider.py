@@ -68,29 +68,43 @@ def test_provider_info_form_is_the_one_field_definition() -> None:
         assert spec["label"] == field.label
         assert spec["description"] == field.form_description
         assert spec["schema"].get("default") == field.default
-        # Airflow 3's form requires a field whose type does not admit null (the appkey).
-        assert ("null" not in spec["schema"]["type"]) == field.required
+        # Airflow 3's form requires a field whose type does not admit null: no extra is required.
+        assert "null" in spec["schema"]["type"]
 
 
 def test_every_extra_with_a_default_reaches_the_client_settings() -> None:
     settings = {f.name: f.default for f in dataclasses.fields(ClientSettings)}
     assert settings == EXTRA_DEFAULTS
-    assert set(EXTRA_DEFAULTS) == {f.name for f in EXTRA_FIELDS if not f.required}
+    assert set(EXTRA_DEFAULTS) == {f.name for f in EXTRA_FIELDS}
 
 
-def test_appkey_is_required_and_port_is_shown() -> None:
+def test_app_key_is_the_relabelled_schema_field_beside_the_other_credentials() -> None:
+    """Not an extra: Airflow 3 folds extras into a collapsed section, where a required one kept Save
+    greyed out with no visible reason."""
     behaviour = ui_field_behaviour()
-    assert "port" not in behaviour["hidden-fields"]  # Airflow 3's Test needs a stored Port
-    assert EXTRA_FIELDS_BY_NAME["appkey"].required
-    assert conn_fields()["appkey"]["schema"] == {"type": "string", "minLength": 1}
+    assert behaviour["hidden-fields"] == []  # Schema shown; Port too (Airflow 3's Test needs a stored one)
+    assert behaviour["relabeling"]["schema"] == "App key (接口账号 appkey)"
+    assert behaviour["placeholders"]["schema"] == "appkey assigned by WDT"
+    assert "appkey" not in conn_fields() and "appkey" not in EXTRA_FIELDS_BY_NAME
 
 
-def test_readme_connection_table_is_generated_from_the_definition() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    assert markdown_table() in readme, (
-        "README's connection table is out of date: paste the output of "
-        "`python -m airflow_provider_wdt.connection_fields`"
+@pytest.mark.parametrize(("readme", "lang"), [("README.md", "en"), ("README.zh-CN.md", "zh")])
+def test_readme_connection_table_is_generated_from_the_definition(readme: str, lang: str) -> None:
+    text = (Path(__file__).parent.parent / readme).read_text(encoding="utf-8")
+    assert markdown_table(lang) in text, (
+        f"{readme}'s connection table is out of date: paste the output of "
+        f"`python -m airflow_provider_wdt.connection_fields{' --zh' if lang == 'zh' else ''}`"
     )
+
+
+def test_every_field_has_a_chinese_description() -> None:
+    texts = {f.name: f.description_zh for f in STANDARD_FIELDS} | {
+        f.name: f.description_zh for f in EXTRA_FIELDS
+    }
+    for name, text in texts.items():
+        assert any("\u4e00" <= char <= "\u9fff" for char in text), name
+    zh = markdown_table("zh")
+    assert all(f.description not in zh for f in EXTRA_FIELDS)  # no English description left in it
 
 
 @pytest.mark.skipif(AIRFLOW_V_3, reason="the wtforms widgets exist only in the Airflow 2 UI")
@@ -150,6 +164,6 @@ def test_providers_manager_loads_the_form_on_this_airflow_line() -> None:
     assert hook is not None and hook.hook_class_name == "airflow_provider_wdt.hooks.wdt.WdtHook"
     behaviour = manager.field_behaviours["wdt"]
     assert behaviour["relabeling"] == {f.name: f.label for f in STANDARD_FIELDS}
-    assert behaviour["hidden_fields"] == ["schema"]
+    assert behaviour["hidden_fields"] == []
     widgets = {key for key in manager.connection_form_widgets if key.startswith("extra__wdt__")}
     assert widgets == {f"extra__wdt__{f.name}" for f in EXTRA_FIELDS}

@@ -1,5 +1,6 @@
-"""README.md and README.zh-CN.md stay in step: the same code blocks in the same order, the same commands in
-the prose, the same class names, and every error class explained in the Chinese one.
+"""README.md and README.zh-CN.md stay in step: the same code blocks in the same order (their comments
+translated, the code itself identical), the same commands in the prose, the same class names, and every
+error class explained in the Chinese one.
 
 When this fails after README.md changed, its message names the block, command or class to port.
 """
@@ -23,6 +24,11 @@ INLINE_CODE = re.compile(r"`([^`]+)`")
 # What counts as a command when it stands in inline code in the prose.
 COMMAND_STARTS = ("make ", ".venv/bin/", "airflow ", "pip ", "python ", "uv ", "export ")
 CLASS_NAME = re.compile(r"\bWdt[A-Z]\w*")
+# A comment in a code block: "#" and a space, at the start of a line or after a space.
+COMMENT = re.compile(r"(?:^|\s)#\s.*$")
+# Untranslated prose: three English words in a row.
+PROSE = re.compile(r"[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}")
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,20 @@ class Block:
     text: str
     line: int  # 1-based line of the opening fence
     heading: str  # the last heading above it
+
+    @property
+    def code(self) -> str:
+        """The block without its comments (those are translated); a block without a language (program
+        output) is compared whole."""
+        if not self.lang:
+            return self.text
+        return "\n".join(COMMENT.sub("", line).rstrip() for line in self.text.splitlines())
+
+    @property
+    def comments(self) -> list[str]:
+        if not self.lang:
+            return []
+        return [m.group(0).strip() for m in map(COMMENT.search, self.text.splitlines()) if m]
 
     def describe(self, readme: Path) -> str:
         fence = f"```{self.lang}" if self.lang else "``` (no language)"
@@ -101,7 +121,7 @@ def test_the_readmes_link_to_each_other_at_the_top() -> None:
 
 def block_drift(en: list[Block], zh: list[Block]) -> list[str]:
     """What differs between the two block sequences, each item naming the block and where it is."""
-    key = lambda b: (b.lang, b.text)  # noqa: E731
+    key = lambda b: (b.lang, b.code)  # noqa: E731
     problems = []
     matcher = difflib.SequenceMatcher(a=[key(b) for b in en], b=[key(b) for b in zh], autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
@@ -110,7 +130,7 @@ def block_drift(en: list[Block], zh: list[Block]) -> list[str]:
         if op == "replace" and a1 - a0 == b1 - b0:  # changed in place: show how
             for e, z in zip(en[a0:a1], zh[b0:b1], strict=True):
                 diff = difflib.unified_diff(
-                    z.text.splitlines(), e.text.splitlines(), ZH.name, EN.name, lineterm="", n=1
+                    z.code.splitlines(), e.code.splitlines(), ZH.name, EN.name, lineterm="", n=1
                 )
                 problems.append(
                     f"{ZH.name} line {z.line} (under {z.heading!r}) differs from {EN.name} line {e.line} "
@@ -127,7 +147,42 @@ def test_the_same_code_blocks_in_the_same_order() -> None:
     zh, _, _ = read(ZH)
     assert len(en) >= 8, "README.md has fewer code blocks than expected: is the parser broken?"
     problems = block_drift(en, zh)
-    assert not problems, "\n\n".join(problems) + "\n\nCopy blocks verbatim; translate only the prose."
+    assert not problems, "\n\n".join(problems) + "\n\nCopy blocks verbatim; translate the prose and comments."
+
+
+def untranslated_comments(en: list[Block], zh: list[Block]) -> list[str]:
+    """Comments of README.zh-CN.md's blocks still in English where README.md's say something in words."""
+    problems = []
+    for e, z in zip(en, zh, strict=True):
+        if len(e.comments) != len(z.comments):
+            problems.append(
+                f"{ZH.name} line {z.line}: {len(z.comments)} comments, {EN.name} has {len(e.comments)}"
+            )
+            continue
+        problems += [
+            f"{ZH.name} block at line {z.line}: {zc!r} translates nothing of {ec!r}"
+            for ec, zc in zip(e.comments, z.comments, strict=True)
+            if PROSE.search(ec) and not CJK.search(zc)
+        ]
+    return problems
+
+
+def test_the_code_blocks_comments_are_in_chinese() -> None:
+    en, zh = read(EN)[0], read(ZH)[0]
+    assert sum(len(b.comments) for b in en) >= 20, "the parser finds too few comments in README.md"
+    problems = untranslated_comments(en, zh)
+    assert not problems, "\n".join(problems)
+
+
+def test_comments_are_told_apart_from_code() -> None:
+    block = Block("python", 'x = "a#b"  # the value\n# the whole line\ny = 1', 1, "#")
+    assert block.code == 'x = "a#b"\n\ny = 1'
+    assert block.comments == ["# the value", "# the whole line"]
+    assert Block("", "# output line", 1, "#").comments == []
+    zh = Block("python", 'x = "a#b"  # 取值\n# the whole line\ny = 1', 1, "#")
+    assert untranslated_comments([block], [zh]) == [
+        "README.zh-CN.md block at line 1: '# the whole line' translates nothing of '# the whole line'"
+    ]
 
 
 def test_the_same_commands_in_the_prose() -> None:

@@ -46,8 +46,9 @@ class WdtHook(BaseHook):
     """Talks to the WDT ERP 旗舰版 (qjb) open API for the seller of one Airflow connection.
 
     Connection fields: Host = endpoint URL (empty: production), Login = sid (卖家账号),
-    Password = appsecret (``secret:salt``), Extra ``{"appkey": "..."}`` (接口账号) plus the optional
-    extras of :mod:`airflow_provider_wdt.connection_fields` (``timeout``, ``max_retries``, ...).
+    Password = appsecret (``secret:salt``), Schema = appkey (接口账号; the extra ``appkey`` of earlier
+    versions is still read), plus the optional extras of :mod:`airflow_provider_wdt.connection_fields`
+    (``timeout``, ``max_retries``, ...).
     Keyword arguments given here override the extras. Nothing is looked up until the first call.
 
     :param wdt_conn_id: the Airflow connection of type ``wdt`` to use.
@@ -97,7 +98,7 @@ class WdtHook(BaseHook):
             )
         extra = conn.extra_dejson
         credentials = Credentials.from_connection_fields(
-            conn.login, fields.extra_value(extra, "appkey"), conn.password
+            conn.login, fields.appkey(self.wdt_conn_id, conn.schema, extra), conn.password
         )
         # The password is masked by Airflow as a whole; its halves and the salt in URLs are not.
         mask_secret(credentials.secret)
@@ -247,7 +248,9 @@ class WdtHook(BaseHook):
         try:
             client = self.client
             settings = replace(client.settings, max_retries=0, timeout=client.settings.test_timeout)
-            probe = WdtClient(client.credentials, client.endpoint, settings, logger=self.log)
+            probe = WdtClient(
+                client.credentials, client.endpoint, settings, logger=self.log, timeout_extra="test_timeout"
+            )
             try:
                 server_time = probe.call(SERVER_TIME).get("data")
             finally:
@@ -274,7 +277,7 @@ class WdtHook(BaseHook):
         from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
         from flask_babel import lazy_gettext
         from wtforms import BooleanField, IntegerField, StringField
-        from wtforms.validators import InputRequired, Optional, ValidationError
+        from wtforms.validators import Optional, ValidationError
 
         def checked_by_parser(field: fields.ExtraField) -> Any:
             def check(form: Any, wtf_field: Any) -> None:
@@ -291,7 +294,7 @@ class WdtHook(BaseHook):
             if field.kind == "boolean":
                 widgets[field.name] = BooleanField(label, description=description, default=field.default)
                 continue
-            validators: list[Any] = [InputRequired() if field.required else Optional()]
+            validators: list[Any] = [Optional()]
             if field.kind != "string":
                 validators.append(checked_by_parser(field))
             widget_class = IntegerField if field.kind == "integer" else StringField

@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow_provider_wdt._compat import BaseOperator, Context
 from airflow_provider_wdt.errors import WdtConfigError
+from airflow_provider_wdt.no_retry import fail_without_retry
 
 #: ids per batchCalcStock call (the platform's limit is not published; 100 is what integrators send).
 DEFAULT_BATCH_SIZE = 100
@@ -42,6 +43,8 @@ class WdtStockSyncOperator(BaseOperator):
 
     Returns (XCom) the summary: ids, calculated, calc_errors, succeeded, failed, already_reported,
     not_reported. Calc errors are logged and counted; those items are not reported and stay pending.
+    Configuration and authentication errors (an unreadable ids file, a wrong appsecret, also when they
+    stop the sync midway) end the task without retries: ``AirflowFailException`` caused by the typed error.
     """
 
     template_fields: Sequence[str] = (
@@ -80,6 +83,7 @@ class WdtStockSyncOperator(BaseOperator):
         self.storage_conn_id = storage_conn_id
         self.force_sync = bool(force_sync)
 
+    @fail_without_retry()
     def execute(self, context: Context) -> dict[str, int]:
         from airflow_provider_wdt.hooks.wdt import WdtHook
         from airflow_provider_wdt.output import is_local

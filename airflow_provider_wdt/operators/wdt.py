@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_provider_wdt._compat import BaseOperator, Context
 from airflow_provider_wdt.errors import WdtConfigError
+from airflow_provider_wdt.no_retry import fail_without_retry
 
 # Re-exported: every operator of the provider imports from this module.
 from airflow_provider_wdt.operators.stock_sync import WdtStockSyncOperator as WdtStockSyncOperator
@@ -59,6 +60,9 @@ class WdtPendingSyncIdsOperator(BaseOperator):
 
     XComs: the return value (ids or the path), ``position`` (where the next pull can start) and
     ``id_count``. They are pushed only when the pull (and the write) succeeded.
+
+    Configuration and authentication errors (``WdtConfigError``, ``WdtAuthError``) end the task without
+    retries: ``AirflowFailException`` with the typed error as its cause.
     """
 
     template_fields: Sequence[str] = (
@@ -121,6 +125,7 @@ class WdtPendingSyncIdsOperator(BaseOperator):
         if "hook" in self.__dict__:
             self.hook.close()
 
+    @fail_without_retry()
     def execute(self, context: Context) -> list[int] | str:
         start_position = _start_position(self.start_position)
         target = self._target()

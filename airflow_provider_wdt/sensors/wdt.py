@@ -18,6 +18,7 @@ from airflow_provider_wdt._compat import (
     PokeReturnValue,
     conf,
 )
+from airflow_provider_wdt.no_retry import fail_without_retry
 from airflow_provider_wdt.paging import PROBE_COUNT, validate_position
 
 if TYPE_CHECKING:
@@ -33,7 +34,9 @@ class WdtPendingSyncSensor(BaseSensorOperator):
     Each poke is one request for the smallest page (10 ids). The XCom (return value) is what the poke saw:
     ``{"rec_ids": [...up to 10 ids], "position": <cursor after them>, "count": <len(rec_ids)>}``, the same
     in deferrable mode. Transient errors are retried by the hook; persistent ones fail the task with the
-    hook's typed error (:mod:`airflow_provider_wdt.errors`).
+    hook's typed error (:mod:`airflow_provider_wdt.errors`); configuration and authentication errors
+    (``WdtConfigError``, ``WdtAuthError``) as ``AirflowFailException`` caused by it, which ends the task
+    without retries (and is not turned into a skip by ``soft_fail``).
 
     ``count`` is the size of that one probe page, not how many goods are pending. The cursor is a
     ``disable_syn_until`` value, so a page does not end inside a group of ids that share one: it stops
@@ -90,6 +93,9 @@ class WdtPendingSyncSensor(BaseSensorOperator):
         self.log.info("%d rec_ids waiting for stock sync from position %s.", len(page.rec_ids), self.position)
         return PokeReturnValue(True, xcom_value=_xcom(success_payload(page)))
 
+    # Around the base class's handling, not in poke(): there soft_fail would turn AirflowFailException into
+    # a skip, and a wrong appsecret would quietly skip every run.
+    @fail_without_retry()
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
@@ -112,6 +118,12 @@ class WdtPendingSyncSensor(BaseSensorOperator):
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )
+
+    @fail_without_retry()
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        # The typed error that execute_complete raises is no AirflowException, so the base class lets it
+        # through (soft_fail does not skip it); it becomes AirflowFailException only here.
+        return super().resume_execution(next_method, next_kwargs, context)
 
     def _first_poke(self, context: Context) -> PokeReturnValue:
         """One poke with BaseSensorOperator.execute's handling of silent_fail and never_fail."""

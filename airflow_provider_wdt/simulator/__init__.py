@@ -5,7 +5,9 @@
     with WdtSimulator(pending=100) as sim:
         ...  # point a client at sim.url, or export sim.connection() as AIRFLOW_CONN_WDT_DEFAULT
 
-Or from a shell: ``python -m airflow_provider_wdt.simulator --port 8650 --pending 1000``.
+Or from a shell: ``python -m airflow_provider_wdt.simulator --port 8650 --pending 1000``. The shop
+stand-in that the stock-sync example pushes to is ``airflow_provider_wdt.simulator.shop``
+(``python -m airflow_provider_wdt.simulator.shop --port 8651``).
 
 Choices where the platform's behaviour is not published:
 

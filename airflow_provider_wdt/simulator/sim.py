@@ -157,7 +157,8 @@ class WdtSimulator:
             "host": self.url,
             "login": seller.sid,
             "password": seller.appsecret,
-            "extra": {"appkey": seller.appkey},
+            "schema": seller.appkey,  # the App key field
+            "extra": {},
         }
 
     def add_pending(self, n: int, sid: str | None = None, same_disable_syn_until: bool = False) -> list[int]:

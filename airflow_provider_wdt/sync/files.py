@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -72,11 +73,22 @@ def _iter_listed(source: Iterable[Any]) -> Iterator[int]:
             raise WdtConfigError(f"rec_ids must be integers, got {rec_id!r}.") from None
 
 
+def _missing_hint(path: str, exc: BaseException) -> str:
+    """A local ids file that is not there was most likely written by the pull on another worker."""
+    if not (isinstance(exc, FileNotFoundError) and is_local(path)):
+        return ""
+    return (
+        " It may have been written on another worker's disk: with several workers (Celery, Kubernetes) "
+        "the pull's output_path must be on storage every worker reads, such as object storage (s3://...) "
+        "or a volume mounted at the same path on every worker."
+    )
+
+
 def _iter_file_ids(path: str, conn_id: str | None) -> Iterator[int]:
     try:
         stream = _open_text(path, conn_id)
     except (OSError, ValueError) as exc:
-        raise WdtConfigError(f"Cannot read the ids file {path!r}: {exc}.") from None
+        raise WdtConfigError(f"Cannot read the ids file {path!r}: {exc}.{_missing_hint(path, exc)}") from None
     with stream:
         rest = ""
         first = True
@@ -160,6 +172,10 @@ class ReportWriter:
     storage, which cannot be appended to, is kept in a local file and uploaded whole every
     ``UPLOAD_EVERY`` seconds and on ``close()``; a worker killed outright loses at most that interval.
     Safe to call from several threads.
+
+    An attempt that records nothing leaves no report behind: a local report it created is removed again
+    if still empty, and nothing is uploaded. A report with content is never removed. (Folders made for
+    the report stay: another task may be about to write into them.)
     """
 
     def __init__(self, path: str | None, conn_id: str | None = None) -> None:
@@ -169,13 +185,18 @@ class ReportWriter:
         self._stream: IO[str] | None = None
         self._local_copy: str | None = None
         self._last_upload = time.monotonic()
+        self._recorded = 0  # lines written by this attempt
+        self._created = False  # the local report did not exist before this attempt
         if path is None:
             return
         if is_local(path):
             target = local_path(path)
             try:
+                created = not target.exists()
                 target.parent.mkdir(parents=True, exist_ok=True)
+                # Opened now, not at the first record, so an unwritable path fails before any WDT call.
                 self._stream = open(target, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+                self._created = created
             except OSError as exc:
                 raise WdtConfigError(f"Cannot write report_path {path!r}: {exc.strerror or exc}.") from None
             self._end_cut_line(_ends_inside_a_line(target))
@@ -209,6 +230,7 @@ class ReportWriter:
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()
+            self._recorded += 1
             if self._local_copy is not None and time.monotonic() - self._last_upload >= UPLOAD_EVERY:
                 self._upload()
 
@@ -229,6 +251,17 @@ class ReportWriter:
             stream.close()
             if self._local_copy is not None:
                 try:
-                    self._upload()
+                    if self._recorded:  # else the stored report (if any) is still what it was
+                        self._upload()
                 finally:
                     os.unlink(self._local_copy)
+            elif self._created and not self._recorded:
+                self._remove_if_empty()
+
+    def _remove_if_empty(self) -> None:
+        """Remove the report this attempt created and wrote nothing to; one with content always stays."""
+        assert self.path is not None
+        target = local_path(self.path)
+        with suppress(FileNotFoundError):
+            if target.stat().st_size == 0:
+                target.unlink()

@@ -138,6 +138,7 @@ class StockSync:
         self._lock = threading.Lock()  # the summary's counts
         self._stop = threading.Event()
         self._failure: str | None = None
+        self._failure_error: Exception | None = None  # the WDT error behind it, the StockSyncError's cause
         self._started = time.monotonic()
         self._last_progress = self._started
 
@@ -177,7 +178,7 @@ class StockSync:
                 "ERP. "
                 "A retry with the same report_path resumes without reporting anything twice.",
                 s,
-            )
+            ) from self._failure_error
         self._log_summary()
         return s
 
@@ -190,7 +191,7 @@ class StockSync:
         try:
             result = self.hook.batch_calc_stock(rec_ids, self.force_sync)
         except WdtError as exc:
-            self._fail(f"batchCalcStock failed for {len(rec_ids)} ids ({exc})")
+            self._fail(f"batchCalcStock failed for {len(rec_ids)} ids ({exc})", exc)
             return []
         self.summary.calculated += len(result.calculated)
         self.summary.calc_errors += len(result.errors)
@@ -226,7 +227,7 @@ class StockSync:
                 self.hook.sync_fail(rec_id, info)
         except WdtError as exc:
             verb = "syncSuccess" if accepted else "syncFail"
-            self._fail(f"{verb} failed for rec_id {rec_id} ({exc})")
+            self._fail(f"{verb} failed for rec_id {rec_id} ({exc})", exc)
             return
         self.report.record(rec_id, OUTCOME_SUCCESS if accepted else OUTCOME_FAIL, message)
         with self._lock:
@@ -235,10 +236,10 @@ class StockSync:
             else:
                 self.summary.failed += 1
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, reason: str, error: Exception | None = None) -> None:
         with self._lock:
             if self._failure is None:
-                self._failure = reason
+                self._failure, self._failure_error = reason, error
         self._stop.set()
 
     def _progress(self) -> None:

@@ -136,6 +136,7 @@ def test_sdist_and_wheel_carry_licence_types_and_every_module(built: Built) -> N
         licence = zf.read(f"{PACKAGE}-{__version__}.dist-info/licenses/LICENSE")
     assert licence == (REPO / "LICENSE").read_bytes()
     assert f"{PACKAGE}/py.typed" in names
+    assert f"{PACKAGE}/simulator/shop.py" in names  # the shop stand-in ships: the workflow needs no clone
     assert modules <= names, f"missing from the wheel: {sorted(modules - names)}"
     assert not [n for n in names if n.startswith(("tests/", "example_dags/", "bench/"))]
     with tarfile.open(built.sdist) as tf:
@@ -216,8 +217,30 @@ def simulator(wheel_env: WheelEnv, pending: int) -> Iterator[str]:
             proc.wait()
 
 
+def test_the_installed_shop_stand_in_runs_on_its_own(wheel_env: WheelEnv) -> None:
+    """README: the installed package is enough to run the simulator and the shop stand-in."""
+    cmd = [str(wheel_env.python), "-m", f"{PACKAGE}.simulator.shop", "--port", "0"]
+    proc = subprocess.Popen(
+        cmd, cwd=wheel_env.root, env=wheel_env.env, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        assert banner.startswith("Shop stand-in listening on http://127.0.0.1:"), banner
+        url = banner.split()[4]
+        post = f"requests.post('{url}/stock', json={{'rec_id': 8, 'stock': 3}})"
+        code = f"import requests; print({post}.status_code)"
+        assert wheel_env.run(wheel_env.python, "-c", code).stdout.strip() == "200"
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def _connection(url: str) -> str:
-    conn = {"conn_type": "wdt", "host": url, "login": SID, "password": APPSECRET, "extra": {"appkey": APPKEY}}
+    conn = {"conn_type": "wdt", "host": url, "login": SID, "password": APPSECRET, "schema": APPKEY}
     return json.dumps(conn)
 
 

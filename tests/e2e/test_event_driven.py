@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from airflow_provider_wdt.simulator import WdtSimulator
-from example_dags.shop_standin import ShopStandin
+from airflow_provider_wdt.simulator.shop import ShopStandin
 from tests.e2e.conftest import require
 from tests.e2e.deploy import AIRFLOW3, REPO_ROOT, Component, Deployment, free_port, wait_until
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_wdt.simulator import WdtSimulator
-from example_dags.shop_standin import ShopStandin
+from airflow_provider_wdt.simulator.shop import ShopStandin
 from tests.e2e.conftest import require
 from tests.e2e.deploy import (
     AIRFLOW2,

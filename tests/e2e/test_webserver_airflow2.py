@@ -4,6 +4,8 @@ provider's widgets, and logs no warning about the provider while building it."""
 from __future__ import annotations
 
 import html
+import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -48,6 +50,12 @@ def test_add_connection_form_offers_wdt_with_its_fields(webserver: tuple[str, Co
     for name, spec in info["conn-fields"].items():
         assert f'id="extra__wdt__{name}"' in page, f"no widget for the extra {name!r}"
         assert spec["label"] in page, f"label {spec['label']!r} missing"
-    assert "接口账号" in page
+    # App key is the relabelled Schema field, not an extra widget: the page carries the relabelling as
+    # JSON for its script, which shows Schema under that label when WDT is picked.
+    assert 'id="extra__wdt__appkey"' not in page
+    behaviours = re.search(r'<script id="field_behaviours" type="text/json">(.*?)</script>', page, re.S)
+    assert behaviours, "no field_behaviours in the page"
+    wdt = json.loads(behaviours.group(1))[info["connection-type"]]
+    assert wdt["relabeling"]["schema"] == "App key (接口账号 appkey)" and "schema" not in wdt["hidden_fields"]
     about_us = [line for line in server.log_text().splitlines() if any(n in line for n in PROVIDER_NAMES)]
     assert about_us == [], "the webserver logged about the provider"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_wdt.compat import AIRFLOW_V_3
-from example_dags.shop_standin import ShopStandin
+from airflow_provider_wdt.simulator.shop import ShopStandin
 from tests.conftest import REPO_ROOT
 
 EXAMPLES_DIR = REPO_ROOT / "example_dags"
@@ -68,10 +68,13 @@ def pulled_xcoms(dag_run: Any, key: str, task_id: str = "pull_ids") -> list[Any]
 
 def rerun_task_function(task: Any, dag_run: Any) -> Any:
     """Call a @task's function again for ``dag_run`` the way Airflow does: each XComArg argument resolved
-    to the upstream XCom (a list over map indexes for a mapped upstream), ``run_id`` passed by name."""
+    to the upstream XCom (a list over map indexes for a mapped upstream), a string rendered as a template
+    for the run, ``run_id`` passed by name."""
     ti = dag_run.get_task_instance(task.task_id)
 
     def resolve(arg: Any) -> Any:
+        if isinstance(arg, str):
+            return task.render_template(arg, {"run_id": dag_run.run_id})
         upstream = arg.operator.task_id
         if any(t.task_id == upstream and t.map_index >= 0 for t in dag_run.get_task_instances()):
             return pulled_xcoms(dag_run, arg.key, upstream)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_wdt.simulator import WdtSimulator
-from example_dags.shop_standin import ShopStandin
+from airflow_provider_wdt.simulator.shop import ShopStandin
 from tests.conftest import set_connection
 from tests.examples.conftest import (
     asset_events,
@@ -96,9 +96,9 @@ def test_stock_sync_drains_the_pending_list_except_refused_items(
         "pull_pending_ids": "success",
         "sync_stock": "success",
     }
-    # The run's files are in a folder of their own (named after the run_id).
+    # The run's files are in a folder of their own (named after the run_id, ':' and '+' replaced).
     (run_dir,) = (output_dir / "stock_sync").iterdir()
-    assert run_dir.name == dag_run.run_id
+    assert run_dir.name == run_folder(dag_run.run_id)
     assert read_ids(run_dir / "pending_ids.ndjson") == ids
     report = [json.loads(line) for line in (run_dir / "report.ndjson").read_text().splitlines()]
     outcomes = sorted(line["rec_id"] for line in report if "outcome" in line)
@@ -219,12 +219,11 @@ def test_multi_seller_rerun_cannot_report_an_earlier_runs_counts(
 
 def test_multi_seller_refuses_a_bad_conn_ids_param(output_dir: Path) -> None:
     seller_pulls = load_example("example_wdt_multi_seller").dag.get_task("seller_pulls").python_callable
+    folder = f"{output_dir}/sellers/manual__2026-12-02T09-51-25.123456-00-00"  # as rendered for the run
     for bad in ("wdt_default", [], ["a", "a"], [1]):
         with pytest.raises(ValueError, match="conn_ids"):
-            seller_pulls(params={"conn_ids": bad}, run_id="manual__1")
-    run_id = "manual__2026-12-02T09:51:25.123456+00:00"
-    folder = f"{output_dir}/sellers/manual__2026-12-02T09-51-25.123456-00-00"
-    assert seller_pulls(params={"conn_ids": ["a"]}, run_id=run_id) == [
+            seller_pulls(folder, params={"conn_ids": bad})
+    assert seller_pulls(folder, params={"conn_ids": ["a"]}) == [
         {"wdt_conn_id": "a", "output_path": f"{folder}/a/pending_ids.ndjson"}
     ]
 
@@ -246,6 +245,7 @@ def test_event_driven_pulls_the_whole_list_not_the_payload(
 
     assert states(dag_run) == {"pull_pending_ids": "success", "sync_stock": "success"}
     (run_dir,) = (output_dir / "event_driven").iterdir()
+    assert run_dir.name == run_folder(dag_run.run_id)
     assert read_ids(run_dir / "pending_ids.ndjson") == ids  # from position 0: every pending id
     assert set(shop.accepted) == set(ids) - refused
     assert set(sim.pending_ids()) == refused  # offered again later: the next change, the next run

@@ -15,8 +15,8 @@ import requests
 
 from airflow_provider_wdt._compat import AIRFLOW_V_3
 from airflow_provider_wdt.simulator import WdtSimulator
+from airflow_provider_wdt.simulator.shop import ShopStandin
 from example_dags import run_demo
-from example_dags.shop_standin import ShopStandin
 
 
 def test_airflow_env_isolates_the_demo_from_the_users_airflow(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 
 import pytest
 import requests
 
-from example_dags.shop_standin import ShopStandin, reject_every_seventh
+from airflow_provider_wdt.simulator.shop import ShopStandin, reject_every_seventh
+from tests.conftest import REPO_ROOT
 from tests.examples.conftest import load_example
+from tests.helpers import free_port
 
 
 def test_accepts_and_refuses_deterministically() -> None:
@@ -55,3 +60,27 @@ def test_push_to_shop_raises_when_the_shop_is_broken(monkeypatch: pytest.MonkeyP
         monkeypatch.setenv("WDT_EXAMPLE_SHOP_URL", shop.url)
         with pytest.raises(RuntimeError, match="HTTP 503"):
             push_to_shop({"rec_id": 1, "syn_stock": 1})
+
+
+@pytest.mark.parametrize("module", ["airflow_provider_wdt.simulator.shop", "example_dags.shop_standin"])
+def test_runs_on_its_own_from_the_package_and_from_the_clones_old_name(module: str) -> None:
+    """The installed package runs it (README: the installed package is enough); the clone's old module
+    name still does."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", str(port)], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT
+    )
+    try:
+        assert process.stdout is not None
+        assert f"listening on http://127.0.0.1:{port}" in process.stdout.readline()
+        answer = requests.post(f"http://127.0.0.1:{port}/stock", json={"rec_id": 7, "stock": 1}, timeout=5)
+        assert answer.status_code == 409  # divisible by 7: refused, as in the demo
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+
+def test_the_clones_old_module_is_the_packaged_stand_in() -> None:
+    from example_dags import shop_standin
+
+    assert shop_standin.ShopStandin is ShopStandin

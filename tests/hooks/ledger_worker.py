@@ -14,7 +14,7 @@ def make_client(conn: dict[str, Any], window: float, **settings: Any) -> Any:
     from airflow_provider_wdt.client import ClientSettings, WdtClient
     from airflow_provider_wdt.protocol import Credentials
 
-    credentials = Credentials.from_connection_fields(conn["login"], conn["extra"]["appkey"], conn["password"])
+    credentials = Credentials.from_connection_fields(conn["login"], conn["schema"], conn["password"])
     # max_retries=0: a refused call raises instead of being retried, so no refusal can hide.
     client = WdtClient(credentials, conn["host"], ClientSettings(max_retries=0, **settings))
     client.rate_window = window  # the simulator's shortened "minute"

@@ -26,7 +26,7 @@ def sim() -> Iterator[WdtSimulator]:
 
 def client_for(sim: WdtSimulator, window: float | None = None, **settings: object) -> WdtClient:
     conn = sim.connection()
-    credentials = Credentials.from_connection_fields(conn["login"], conn["extra"]["appkey"], conn["password"])
+    credentials = Credentials.from_connection_fields(conn["login"], conn["schema"], conn["password"])
     # max_retries=0: a refused call raises instead of being retried, so no refusal can hide.
     client = WdtClient(credentials, conn["host"], ClientSettings(max_retries=0, **settings))  # type: ignore[arg-type]
     if window is not None:

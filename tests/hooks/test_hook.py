@@ -76,9 +76,10 @@ def test_base_url_without_openapi_is_accepted(
         ("password", "nocolon", "no colon"),
         ("password", "secret:", "salt"),
         ("login", "", "sid"),
-        ("extra", {}, "appkey"),
-        ("extra", {"appkey": "k", "timeout": "soon"}, "timeout"),
-        ("extra", {"appkey": "k", "max_retries": -1}, "max_retries"),
+        ("schema", "", "no appkey .*'App key \\(接口账号 appkey\\)' \\(the Schema field\\)"),
+        ("schema", None, "no appkey"),
+        ("extra", {"timeout": "soon"}, "timeout"),
+        ("extra", {"max_retries": -1}, "max_retries"),
         ("conn_type", "http", "type 'wdt'"),
     ],
 )
@@ -91,6 +92,40 @@ def test_bad_connection_fails_before_any_request(
     with pytest.raises(errors.WdtConfigError, match=needle):
         WdtHook("wdt_bad").get_server_time()
     assert simulator.request_count == 0
+
+
+@pytest.mark.parametrize(
+    ("schema", "extra"),
+    [
+        ("", {"appkey": "wdtsim_key"}),  # a connection made for an earlier version: the extra alone
+        (None, {"extra__wdt__appkey": "wdtsim_key"}),  # ... as Airflow 2's form saved it
+        ("wdtsim_key", {"appkey": " wdtsim_key "}),  # both, the same key
+        (" wdtsim_key ", {}),
+    ],
+)
+def test_appkey_from_the_schema_field_or_the_older_extra(
+    simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch, schema: str | None, extra: dict
+) -> None:
+    conn = {**simulator.connection(), "schema": schema, "extra": extra}
+    set_connection(monkeypatch, "wdt_key", conn)
+    assert WdtHook("wdt_key").get_server_time()  # the simulator checks the appkey in each signed call
+    assert simulator.request_count == 1
+
+
+def test_two_different_appkeys_fail_naming_both_fields(
+    simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = {**simulator.connection(), "extra": {"appkey": "old_key"}}
+    set_connection(monkeypatch, "wdt_two_keys", conn)
+    with pytest.raises(errors.WdtConfigError) as caught:
+        WdtHook("wdt_two_keys").get_server_time()
+    message = str(caught.value)
+    assert "two different appkeys" in message and "'wdt_two_keys'" in message
+    assert "'App key (接口账号 appkey)' (the Schema field) holds 'wdtsim_key'" in message
+    assert "the extra 'appkey' holds 'old_key'" in message
+    assert simulator.request_count == 0
+    ok, tested = WdtHook("wdt_two_keys").test_connection()  # the Test button says the same
+    assert not ok and "two different appkeys" in tested
 
 
 @pytest.mark.parametrize("count", [0, 9, 5001, "abc", True])
@@ -125,7 +160,7 @@ def test_wrong_credentials_are_auth_errors_and_not_retried(
 
 def test_wrong_appkey_is_auth_error(simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     conn = fast_connection(simulator)
-    conn["extra"]["appkey"] = "someone_else"
+    conn["schema"] = "someone_else"
     set_connection(monkeypatch, "wdt_key", conn)
     ok, message = WdtHook("wdt_key").test_connection()
     assert not ok and "appkey" in message

@@ -280,7 +280,7 @@ def test_port_field_and_host_port_must_agree() -> None:
             "sid is not found",
             "check the sid (卖家账号) in 'Seller account (卖家账号 sid)' (the Login field).",
         ),
-        (1, "app auth fail", "check 'App key (接口账号 appkey)' (extra 'appkey') and the salt half"),
+        (1, "app auth fail", "check 'App key (接口账号 appkey)' (the Schema field) and the salt half"),
         (1, "参数错误", "check the arguments passed to sales.X.y."),
         (7, "时间戳错误", "more than 120 s from the platform's clock; check this machine's clock (NTP)."),
         (

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from airflow_provider_wdt.errors import WdtTransportError
 from airflow_provider_wdt.hooks.wdt import WdtHook
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.conftest import set_connection
@@ -65,6 +66,8 @@ def test_silent_host_answers_within_the_default_test_timeout(
         monkeypatch, fast_connection(simulator, retry_wait=RETRY_WAIT), silent_host
     )
     assert not ok and "no answer" in message and "within 10 s" in message
+    # The setting that applied is named, not the task calls' `timeout` (30 s, untouched here).
+    assert "test_timeout extra" in message and "'s timeout extra" not in message
     assert 9 <= elapsed < 15, elapsed
 
 
@@ -74,8 +77,18 @@ def test_test_timeout_extra_sets_the_wait(
     ok, message, elapsed = timed_test(
         monkeypatch, fast_connection(simulator, retry_wait=RETRY_WAIT, test_timeout=0.5), silent_host
     )
-    assert not ok and "within 0.5 s" in message
+    assert not ok and "within 0.5 s (the connection's test_timeout extra)" in message
     assert elapsed < 3
+
+
+def test_a_task_calls_timeout_names_the_timeout_extra(
+    simulator: WdtSimulator, silent_host: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = fast_connection(simulator, timeout=0.3, test_timeout=7, max_retries=0)
+    conn["host"] = f"http://127.0.0.1:{silent_host}/openapi"
+    set_connection(monkeypatch, "wdt_slow", conn)
+    with pytest.raises(WdtTransportError, match=r"within 0\.3 s \(the connection's timeout extra\)"):
+        WdtHook("wdt_slow").get_server_time()
 
 
 def test_failure_is_not_retried(simulator: WdtSimulator, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -41,8 +41,9 @@ class Line:
 FORM_FIELDS = "every field with labels and descriptions (`conn-fields` in the provider info)"
 FORM_WIDGETS = "every field, from the hook's 2.x-style widgets"
 FORM_TYPE_ONLY = (
-    "the wdt type and the standard fields only; put the extras in the Extra JSON "
-    "(3.0 builds extra fields only when `flask_appbuilder` is installed)"
+    "the wdt type with Airflow's standard fields under their usual names: App key in Schema, seller "
+    "account in Login, appsecret in Password, the other settings in the Extra JSON (3.0 builds labels "
+    "and extra fields only when `flask_appbuilder` is installed)"
 )
 FORM_FAB = "every field (Flask AppBuilder webserver, from the hook's form methods)"
 

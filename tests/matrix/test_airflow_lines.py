@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_wdt.connection_fields import CONN_TYPE, EXTRA_FIELDS
+from airflow_provider_wdt.connection_fields import CONN_TYPE, EXTRA_FIELDS, ui_field_behaviour
 from airflow_provider_wdt.simulator import WdtSimulator
 from tests.e2e.deploy import AirflowInstall, Deployment, free_port
 from tests.matrix.conftest import LineVenv
@@ -53,6 +53,16 @@ def sim() -> Iterator[WdtSimulator]:
     secret = f"matrix-secret-{uuid.uuid4().hex}:matrix-salt-{uuid.uuid4().hex}"
     with WdtSimulator(appsecret=secret) as sim:
         yield sim
+
+
+def _label(standard_fields: dict[str, Any], name: str) -> str | None:
+    field = standard_fields.get(name) or {}
+    return field.get("title") or field.get("label")
+
+
+def _label_of(name: str) -> str:
+    """The label connection_fields gives the standard field ``name``."""
+    return ui_field_behaviour()["relabeling"][name]
 
 
 def _is_info(log_line: str) -> bool:
@@ -146,9 +156,13 @@ def test_connection_form(deployment: Deployment, line_venv: LineVenv) -> None:
     ours = [entry for entry in metadata.json() if entry["connection_type"] == CONN_TYPE]
     assert len(ours) == 1, [entry["connection_type"] for entry in metadata.json()]
     fields = set(ours[0].get("extra_fields") or {})
-    if line.form == FORM_TYPE_ONLY:
-        assert fields == set(), fields
+    relabelled = ours[0].get("standard_fields") or {}
+    if line.form == FORM_TYPE_ONLY:  # Airflow's own form: no extras, no labels of ours
+        assert fields == set() and relabelled == {}, ours[0]
     else:
         assert line.form in (FORM_FIELDS, FORM_WIDGETS)
         shown = {name.removeprefix(f"extra__{CONN_TYPE}__") for name in fields}
         assert shown == extras, fields
+        # App key sits beside the other credentials, in the relabelled Schema field (not in the extras).
+        # (The api-server calls Schema "url_schema".)
+        assert _label(relabelled, "url_schema") == _label_of("schema"), relabelled

@@ -16,6 +16,7 @@ from airflow_provider_wdt.errors import (
     WdtServerError,
 )
 from airflow_provider_wdt.operators.wdt import DEFAULT_MAX_XCOM_IDS, WdtPendingSyncIdsOperator
+from tests.conftest import fails_without_retry
 from tests.helpers import RecordingTI
 
 from .helpers import TRANSIENT_FAULTS, interleave_faults, pull, run
@@ -165,7 +166,7 @@ def test_fatal_error_mid_pull_leaves_no_file_and_keeps_the_old_one(
 
 def test_xcom_guard_fails_early_and_points_to_output_path(make_sim, ti) -> None:
     sim = make_sim(pending=500)
-    with pytest.raises(WdtConfigError, match=r"max_xcom_ids=25.*output_path"):
+    with fails_without_retry(WdtConfigError, match=r"max_xcom_ids=25.*output_path"):
         pull(ti, count=10, max_xcom_ids=25)
     assert sim.request_count <= 4  # failed as soon as the limit was passed, not after the whole list
     assert ti.xcoms == {}
@@ -245,11 +246,11 @@ def rendered(**params: Any) -> WdtPendingSyncIdsOperator:
 
 def test_templated_arguments_are_validated_at_execute(make_sim, ti, tmp_path) -> None:
     sim = make_sim(pending=30)
-    with pytest.raises(WdtConfigError, match="count"):
+    with fails_without_retry(WdtConfigError, match="count"):
         run(rendered(count=7), ti)
-    with pytest.raises(WdtConfigError, match="start_position"):
+    with fails_without_retry(WdtConfigError, match="start_position"):
         run(rendered(position=-3), ti)
-    with pytest.raises(WdtConfigError, match="output_format"):
+    with fails_without_retry(WdtConfigError, match="output_format"):
         run(rendered(out=str(tmp_path / "x.json"), fmt="xml"), ti)
     assert sim.request_count == 0  # all refused before any request
     # A position pulled from an XCom that does not exist yet renders as "None": start from 0.

@@ -13,6 +13,7 @@ import pytest
 from airflow_provider_wdt.errors import WdtConfigError, WdtEndpointError
 from airflow_provider_wdt.output import atomic_id_writer, resolve_format
 from airflow_provider_wdt.simulator import DEFAULT_APPSECRET
+from tests.conftest import fails_without_retry
 from tests.helpers import RecordingTI, read_ids
 
 from .helpers import interleave_faults, pull
@@ -61,7 +62,7 @@ def test_file_url_and_overwrite(make_sim, ti, tmp_path) -> None:
 
     target.write_text("old")
     before = sim.request_count
-    with pytest.raises(WdtConfigError, match="exists already"):
+    with fails_without_retry(WdtConfigError, match="exists already"):
         pull(ti, count=10, output_path=str(target), overwrite=False)
     assert sim.request_count == before  # refused before pulling anything
     assert target.read_text() == "old"
@@ -92,7 +93,7 @@ def test_unusable_output_path_is_a_config_error_before_any_request(make_sim, ti,
     (tmp_path / "afile").write_text("x")
     (tmp_path / "adir.json").mkdir()
     path = where if where.startswith(("/", "foo:")) else str(tmp_path / where)
-    with pytest.raises(WdtConfigError, match="Cannot write output_path") as info:
+    with fails_without_retry(WdtConfigError, match="Cannot write output_path") as info:
         pull(ti, count=10, output_path=path)
     message = str(info.value)
     assert path in message and needle in message and ".tmp" not in message, message
@@ -165,7 +166,7 @@ def test_memory_object_storage_fatal_error_leaves_no_object(make_sim, ti, memory
         pull(ti, count=10, output_path=f"memory://{bucket}/ids.json")
     assert fs.ls(f"/{bucket}", detail=False) == [f"/{bucket}/ids.json"]
     assert fs.cat(f"/{bucket}/ids.json") == b"[1]\n"
-    with pytest.raises(WdtConfigError, match="exists already"):
+    with fails_without_retry(WdtConfigError, match="exists already"):
         pull(ti, count=10, output_path=f"memory://{bucket}/ids.json", overwrite=False)
 
 

@@ -15,6 +15,7 @@ from airflow_provider_wdt.errors import WdtConfigError
 from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator, WdtStockSyncOperator
 from airflow_provider_wdt.sync import StockSyncError
 from airflow_provider_wdt.sync import files as sync_files
+from tests.conftest import fails_without_retry
 from tests.helpers import RecordingTI, expected_sync_summary
 
 from .helpers import run
@@ -93,7 +94,7 @@ def test_a_file_that_is_not_an_ids_file_is_a_config_error(make_sim, ti, tmp_path
     make_sim(pending=1)
     bad = tmp_path / "ids.ndjson"
     bad.write_text("100001\nhello\n")
-    with pytest.raises(WdtConfigError, match="holds 'hello', not a rec_id"):
+    with fails_without_retry(WdtConfigError, match="holds 'hello', not a rec_id"):
         sync(ti, rec_ids=str(bad))
 
 
@@ -205,7 +206,7 @@ def test_rec_ids_rendered_as_json_text_and_argument_errors(make_sim, ti) -> None
         WdtStockSyncOperator(task_id="x", rec_ids=[1], push_callable=refuse_sevens, batch_size=0)
     with pytest.raises(WdtConfigError, match="push_callable must be callable"):
         WdtStockSyncOperator(task_id="x", rec_ids=[1], push_callable="push_to_shop")  # type: ignore[arg-type]
-    with pytest.raises(WdtConfigError, match="rec_ids must be integers"):
+    with fails_without_retry(WdtConfigError, match="rec_ids must be integers"):
         sync(ti, rec_ids=[1, "two"])
 
 

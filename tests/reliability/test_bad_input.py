@@ -18,7 +18,7 @@ from airflow_provider_wdt.operators.wdt import WdtPendingSyncIdsOperator
 from airflow_provider_wdt.sensors.wdt import WdtPendingSyncSensor
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
-from tests.conftest import set_connection
+from tests.conftest import fails_without_retry, set_connection, typed
 from tests.helpers import RecordingTI, changed_connection, fast_connection, free_port
 from tests.reliability.environment import SALT, SECRET
 from tests.reliability.runners import TriggerFailed, first_event, render_fields, run_operation
@@ -43,8 +43,14 @@ CONFIG_ROWS: list[tuple[str, dict[str, Any], type[errors.WdtError], tuple[str, .
     ("appsecret missing", {"password": None}, errors.WdtConfigError, ("no appsecret", "Password")),
     ("sid missing", {"login": ""}, errors.WdtConfigError, ("no sid", "Login")),
     ("sid blank", {"login": "   "}, errors.WdtConfigError, ("no sid",)),
-    ("appkey missing", {"extra": {}}, errors.WdtConfigError, ("no appkey", "Extra")),
-    ("appkey empty", {"extra_appkey": ""}, errors.WdtConfigError, ("no appkey",)),
+    ("appkey missing", {"schema": None}, errors.WdtConfigError, ("no appkey", "Schema")),
+    ("appkey empty", {"schema": ""}, errors.WdtConfigError, ("no appkey",)),
+    (
+        "appkey in Schema and extra, different",
+        {"extra_appkey": "other_key"},
+        errors.WdtConfigError,
+        ("two different appkeys", "Schema field", "extra 'appkey'"),
+    ),
     ("connection of another type", {"conn_type": "http"}, errors.WdtConfigError, ("type 'http'", "'wdt'")),
     ("host not http(s)", {"host": "ftp://127.0.0.1/openapi"}, errors.WdtConfigError, ("not an http(s) URL",)),
     ("host port out of range", {"host": "http://127.0.0.1:99999/openapi"}, errors.WdtConfigError, ("port",)),
@@ -278,7 +284,7 @@ def test_bad_templated_argument_fails_at_execute_before_any_request(
     op = WdtPendingSyncIdsOperator(task_id="t", wdt_conn_id="wdt_rel", params={"v": value}, **templated)
     context: dict[str, Any] = {"ti": RecordingTI(), "params": {"v": value}}
     assert render_fields(op, context)[field] == value
-    with pytest.raises(errors.WdtConfigError, match=needle):
+    with fails_without_retry(errors.WdtConfigError, match=needle):
         op.execute(context)  # type: ignore[arg-type]
     assert rsim.request_count == 0
 
@@ -292,7 +298,7 @@ def test_bad_sensor_position_fails_at_poke_before_any_request(rsim: WdtSimulator
         )
         if isinstance(position, str) and "{{" in position:
             render_fields(sensor, {})
-        with pytest.raises(errors.WdtConfigError, match="position must be a non-negative integer"):
+        with fails_without_retry(errors.WdtConfigError, match="position must be a non-negative integer"):
             sensor.execute({})  # type: ignore[arg-type]
     assert rsim.request_count == 0
 
@@ -334,12 +340,12 @@ def test_unwritable_output_path_is_a_clear_error_before_any_request(
     rsim.add_pending(25)
     path = _output_rows(tmp_path)[row]
     op = WdtPendingSyncIdsOperator(task_id="t", wdt_conn_id="wdt_rel", count=10, output_path=path)
-    with pytest.raises(Exception) as info:
+    with fails_without_retry(errors.WdtConfigError) as info:
         op.execute({"ti": RecordingTI()})  # type: ignore[arg-type, typeddict-item]
-    matrix_row(table="output", row=row, result=type(info.value).__name__, requests=rsim.request_count)
+    error = typed(info)
+    matrix_row(table="output", row=row, result=type(error).__name__, requests=rsim.request_count)
     assert rsim.request_count == 0, "the pull ran although its output could never be written"
-    assert isinstance(info.value, errors.WdtConfigError), repr(info.value)
-    assert path in str(info.value) and ".tmp" not in str(info.value), str(info.value)
+    assert path in str(error) and ".tmp" not in str(info.value), str(info.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.json", "afile"]  # nothing left behind
 
 
@@ -349,11 +355,10 @@ def test_unknown_object_storage_scheme_fails_before_any_request(
 ) -> None:
     rsim.add_pending(25)
     op = WdtPendingSyncIdsOperator(task_id="t", wdt_conn_id="wdt_rel", count=10, output_path=url)
-    with pytest.raises(ValueError) as info:
+    with fails_without_retry(errors.WdtConfigError) as info:
         op.execute({"ti": RecordingTI()})  # type: ignore[arg-type, typeddict-item]
-    matrix_row(
-        table="output", row=f"scheme {url.split(':')[0]}://", result=type(info.value).__name__, requests=0
-    )
+    error = typed(info)
+    matrix_row(table="output", row=f"scheme {url.split(':')[0]}://", result=type(error).__name__, requests=0)
     scheme = url.split(":", 1)[0]
-    assert f"{scheme}://" in str(info.value) and "output_path" in str(info.value), str(info.value)
+    assert f"{scheme}://" in str(error) and "output_path" in str(error), str(error)
     assert rsim.request_count == 0

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_wdt import errors
 from airflow_provider_wdt._compat import (
     AIRFLOW_V_3,
     AirflowException,
@@ -22,7 +23,7 @@ from airflow_provider_wdt.errors import WdtAuthError, WdtConfigError, WdtServerE
 from airflow_provider_wdt.sensors.wdt import WdtPendingSyncSensor
 from airflow_provider_wdt.simulator import WdtSimulator
 from airflow_provider_wdt.triggers.wdt import WdtPendingSyncTrigger
-from tests.conftest import set_connection
+from tests.conftest import fails_without_retry, set_connection
 from tests.sensors.conftest import AddLater
 
 PENDING = "sales.StockSync.getSelfWaitSyncIdListOpen"
@@ -124,7 +125,8 @@ def test_persistent_errors_fail_the_task_with_the_typed_error(fast_sim: WdtSimul
 
 
 def test_auth_failure_is_not_retried(fast_sim: WdtSimulator, wrong_secret_conn: str) -> None:
-    with pytest.raises(WdtAuthError):  # soft_fail skips timeouts, not errors
+    # Ends the task without retries; soft_fail skips timeouts, not this.
+    with fails_without_retry(WdtAuthError, match="验证失败"):
         sensor(wdt_conn_id=wrong_secret_conn, soft_fail=True).execute({})
     assert fast_sim.request_count == 1
 
@@ -214,8 +216,8 @@ def test_deferrable_returns_at_once_when_ids_are_there(fast_sim: WdtSimulator) -
 
 
 def test_deferrable_first_poke_errors(fast_sim: WdtSimulator, wrong_secret_conn: str) -> None:
-    with pytest.raises(WdtAuthError):
-        sensor(deferrable=True, wdt_conn_id=wrong_secret_conn).execute({})
+    with fails_without_retry(WdtAuthError):
+        sensor(deferrable=True, wdt_conn_id=wrong_secret_conn, soft_fail=True).execute({})
     with pytest.raises(AirflowSkipException):
         sensor(deferrable=True, wdt_conn_id=wrong_secret_conn, never_fail=True).execute({})
     with pytest.raises(TaskDeferred):
@@ -238,6 +240,20 @@ def test_deferred_path_gives_the_same_xcom_as_a_poke(
     seen = s.resume_execution("execute_complete", {"event": event.payload}, {})
     assert sorted(seen["rec_ids"]) == sorted(added)
     assert seen == xcom(sensor().poke({}))
+
+
+@pytest.mark.parametrize("soft_fail", [False, True])
+def test_a_config_or_auth_error_from_the_trigger_ends_the_task_without_retries(soft_fail: bool) -> None:
+    """What the task runner calls after the triggerer: not retried, and soft_fail does not skip it."""
+    s = sensor(deferrable=True, soft_fail=soft_fail)
+    for error_type in ("WdtAuthError", "WdtConfigError"):
+        event = {"status": "error", "error_type": error_type, "message": "check the appsecret"}
+        with fails_without_retry(getattr(errors, error_type), match=f"{error_type}: check the appsecret"):
+            s.resume_execution("execute_complete", {"event": event}, {})
+    # A retryable error stays itself: the task's retries apply (and soft_fail does not skip it either).
+    event = {"status": "error", "error_type": "WdtServerError", "message": "gave up"}
+    with pytest.raises(errors.WdtServerError):
+        s.resume_execution("execute_complete", {"event": event}, {})
 
 
 def test_execute_complete_errors() -> None:

@@ -154,7 +154,8 @@ def test_connection_dict(sim: WdtSimulator) -> None:
         "host": sim.url,
         "login": DEFAULT_SID,
         "password": DEFAULT_APPSECRET,
-        "extra": {"appkey": DEFAULT_APPKEY},
+        "schema": DEFAULT_APPKEY,  # the App key field (the extra appkey is read too)
+        "extra": {},
     }
     json.dumps(conn)
     sim.add_seller("s2", "k2", "x:y")
