@@ -34,10 +34,12 @@ def start_sync(sim: WdtSimulator, ids_file: Path, report: Path, ledger: Path) ->
     return subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def outcomes(report: Path) -> int:
+def in_flight(report: Path, at_least_done: int) -> bool:
+    """Some items reported already and at least one report call sent but not answered."""
     if not report.exists():
-        return 0
-    return sum('"outcome"' in line for line in report.read_text().splitlines())
+        return False
+    state = read_report_state(str(report))
+    return len(state.done) >= at_least_done and bool(state.unsettled)
 
 
 def test_kill_9_mid_run_then_resume_reports_every_item_exactly_once(tmp_path: Path) -> None:
@@ -50,10 +52,17 @@ def test_kill_9_mid_run_then_resume_reports_every_item_exactly_once(tmp_path: Pa
 
         victim = start_sync(sim, ids_file, report, ledger)
         deadline = time.monotonic() + 60
-        while outcomes(report) < ITEMS // 3:
-            assert victim.poll() is None, victim.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        # Killed while report calls are in flight (an intent line without its outcome), not merely after
+        # some count: the sync reports in batches, and a count that ends a batch finds nothing in flight.
+        while not in_flight(report, at_least_done=ITEMS // 6):
+            assert victim.poll() is None, (
+                "finished with no report call ever seen in flight",
+                victim.communicate(),
+            )
+            assert time.monotonic() < deadline, (
+                "no report call seen in flight: is an intent line written first?"
+            )
+            time.sleep(0.002)
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
         state = read_report_state(str(report))
