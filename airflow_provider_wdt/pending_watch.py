@@ -11,30 +11,20 @@ new watermark. Items that stay pending at or before the watermark do not count a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from airflow_provider_wdt.paging import PendingSyncPage, PullStats
+from airflow_provider_wdt.paging import PendingPageSource, PendingSyncPage, PullStats
 from airflow_provider_wdt.platform_facts import MAX_COUNT
 
 #: How many rec_ids an event carries: a hint for the log, never the work list (the DAG pulls itself).
 FIRST_IDS = 10
 
 
-class PendingSource(Protocol):
-    """What the rule reads (``WdtHook``)."""
+class PendingSource(PendingPageSource, Protocol):
+    """What the rule reads (``WdtHook``): the pull's pages, plus one page at a position for the probe."""
 
     def get_pending_sync_ids(self, count: int = ..., position: int = ...) -> PendingSyncPage: ...
-
-    def iter_pending_sync_pages(
-        self,
-        count: Any = ...,
-        start_position: int = ...,
-        *,
-        max_pages: int | None = ...,
-        stats: PullStats | None = ...,
-    ) -> Iterator[PendingSyncPage]: ...
 
 
 @dataclass(frozen=True)
