@@ -197,46 +197,54 @@ def test_airflow_providers_list_shows_the_provider_and_version(wheel_env: WheelE
 
 
 @contextlib.contextmanager
-def simulator(wheel_env: WheelEnv, pending: int) -> Iterator[str]:
-    """The installed simulator CLI in its own process group; stopped by PID, it must exit cleanly."""
-    cmd = [str(wheel_env.python), "-m", f"{PACKAGE}.simulator", "--port", "0", "--pending", str(pending)]
-    cmd += ["--sid", SID, "--appkey", APPKEY, "--appsecret", APPSECRET]
+def installed_server(wheel_env: WheelEnv, module: str, *args: str, banner: str) -> Iterator[str]:
+    """``python -m module args`` from the installed package, in its own process group, until its first line
+    (which must start with ``banner``) is read; that line is yielded. Stopped by PID, it must exit cleanly."""
+    cmd = [str(wheel_env.python), "-m", module, *args]
     proc = subprocess.Popen(
         cmd, cwd=wheel_env.root, env=wheel_env.env, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
     try:
         assert proc.stdout is not None
-        banner = proc.stdout.readline()
-        assert banner.startswith("WDT qjb simulator listening on http://127.0.0.1:"), banner
-        yield banner.rsplit(" ", 1)[1].strip()
+        first_line = proc.stdout.readline()
+        assert first_line.startswith(banner), first_line
+        yield first_line
         os.killpg(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@contextlib.contextmanager
+def simulator(wheel_env: WheelEnv, pending: int) -> Iterator[str]:
+    """The installed simulator CLI; yields its URL."""
+    args = [
+        "--port",
+        "0",
+        "--pending",
+        str(pending),
+        "--sid",
+        SID,
+        "--appkey",
+        APPKEY,
+        "--appsecret",
+        APPSECRET,
+    ]
+    banner = "WDT qjb simulator listening on http://127.0.0.1:"
+    with installed_server(wheel_env, f"{PACKAGE}.simulator", *args, banner=banner) as first_line:
+        yield first_line.rsplit(" ", 1)[1].strip()
 
 
 def test_the_installed_shop_stand_in_runs_on_its_own(wheel_env: WheelEnv) -> None:
     """README: the installed package is enough to run the simulator and the shop stand-in."""
-    cmd = [str(wheel_env.python), "-m", f"{PACKAGE}.simulator.shop", "--port", "0"]
-    proc = subprocess.Popen(
-        cmd, cwd=wheel_env.root, env=wheel_env.env, stdout=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        assert proc.stdout is not None
-        banner = proc.stdout.readline()
-        assert banner.startswith("Shop stand-in listening on http://127.0.0.1:"), banner
-        url = banner.split()[4]
+    banner = "Shop stand-in listening on http://127.0.0.1:"
+    with installed_server(wheel_env, f"{PACKAGE}.simulator.shop", "--port", "0", banner=banner) as first_line:
+        url = first_line.split()[4]
         post = f"requests.post('{url}/stock', json={{'rec_id': 8, 'stock': 3}})"
         code = f"import requests; print({post}.status_code)"
         assert wheel_env.run(wheel_env.python, "-c", code).stdout.strip() == "200"
-        os.killpg(proc.pid, signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def _connection(url: str) -> str:
